@@ -1,0 +1,164 @@
+// The per-participant marker handler: a small state machine that takes the
+// participant's cut, records the messages in its channels and talks to the
+// coordinator. Everything here runs on the participant's own thread, except
+// `current()` and the fields read by `enqueue`, which are documented.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "caf/abstract_actor.hpp"
+#include "caf/actor_clock.hpp"
+#include "caf/actor_system.hpp"
+#include "caf/fwd.hpp"
+#include "caf/mailbox_element.hpp"
+
+#include "caf/snapshot/detail/registry.hpp"
+#include "caf/snapshot/detail/tagged_element.hpp"
+#include "caf/snapshot/global_snapshot.hpp"
+
+namespace caf::snapshot::detail {
+
+/// State a participant needs only while it records channels (allocated at a
+/// cut, freed when the last recording ends).
+struct recording_state;
+
+/// Non-template part of `caf::snapshot::participant`.
+class participant_core {
+public:
+  // -- member types -----------------------------------------------------------
+
+  /// Visits a queued element and where it was found.
+  using scan_fun = std::function<void(const caf::mailbox_element&,
+                                      message_location)>;
+
+  // -- constructors, destructors, and assignment operators --------------------
+
+  participant_core(caf::abstract_actor* self, caf::actor_system& sys);
+
+  virtual ~participant_core();
+
+  // -- thread context ---------------------------------------------------------
+
+  /// Returns the participant whose code runs on this thread, if any.
+  static participant_core* current() noexcept {
+    return current_;
+  }
+
+  /// Marks the calling thread as running this participant while in scope.
+  class scope {
+  public:
+    explicit scope(participant_core* self) noexcept : prev_(current_) {
+      current_ = self;
+    }
+    ~scope() {
+      current_ = prev_;
+    }
+    scope(const scope&) = delete;
+    scope& operator=(const scope&) = delete;
+
+  private:
+    participant_core* prev_;
+  };
+
+  // -- hot path ---------------------------------------------------------------
+
+  /// Returns whether a message entering this participant's mailbox on the
+  /// calling thread must carry a colour. Lock-free, no atomic RMW.
+  bool must_stamp() const noexcept {
+    if (registry_ == nullptr)
+      return false;
+    auto word = registry_->word();
+    auto src = current_;
+    if (src == nullptr || src->registry_ != registry_)
+      return (word & 1) != 0;
+    return word != (src->epoch_ << 1);
+  }
+
+  /// Re-packs `x` with the colour of the sending context.
+  caf::mailbox_element_ptr stamp_incoming(caf::mailbox_element_ptr x) const;
+
+  /// Whether the slow consume path must run for elements that carry no
+  /// colour (only while recording channels).
+  bool recording() const noexcept {
+    return recording_ != nullptr;
+  }
+
+  // -- consume path (owner thread) --------------------------------------------
+
+  /// Handles a control element.
+  void on_control(const tagged_element& x);
+
+  /// Classifies `x` before the user's behavior sees it: takes the cut first
+  /// if `x` comes from after its sender's cut, records `x` if it was in a
+  /// channel at the cut. Returns whether this is the first observation.
+  bool observe(const caf::mailbox_element& x);
+
+  /// Bookkeeping after the user's behavior handled (or skipped) `x`.
+  void after_consume(const caf::mailbox_element& x, bool skipped,
+                     bool first_observation);
+
+  /// Takes the cut for all active snapshots up to `id`.
+  void cut(uint64_t id);
+
+  /// Called before the actor's cleanup: takes a final cut if a snapshot
+  /// still waits for it and closes all recordings.
+  void on_terminate(const caf::error& reason);
+
+  // -- delayed sends ----------------------------------------------------------
+
+  /// Schedules a message like `delayed_send` and remembers it, so that it
+  /// is recorded as in flight if it is still in the clock at the cut.
+  void schedule_tracked(caf::actor_clock::time_point at,
+                        caf::strong_actor_ptr receiver, caf::message_id mid,
+                        caf::message content);
+
+  /// Epoch of this participant (the last snapshot it took its cut for).
+  /// Read by `enqueue` on the thread of this participant only.
+  uint64_t epoch() const noexcept {
+    return epoch_;
+  }
+
+protected:
+  // -- hooks for the mixin ----------------------------------------------------
+
+  /// Visits all queued and stashed elements (calls `fetch_more` first).
+  virtual void scan_mailbox(const scan_fun& f) = 0;
+
+  /// Serializes the actor's state. May throw; exceptions are caught.
+  virtual void save_state(std::vector<char>& bytes, std::string& text) = 0;
+
+  /// Lists the request IDs whose responses the actor awaits.
+  virtual std::vector<uint64_t> pending_requests() const = 0;
+
+  /// Whether the actor has active streams.
+  virtual bool uses_streams() const = 0;
+
+  /// Type name of the actor.
+  virtual std::string type_name() const = 0;
+
+private:
+  message_record make_record(const caf::mailbox_element& x,
+                             message_location loc) const;
+
+  message_record make_record(const delayed_token& x) const;
+
+  void take_cut(uint64_t id, actor_status status, const caf::error& reason);
+
+  void finish(size_t index);
+
+  static thread_local participant_core* current_;
+
+  caf::abstract_actor* self_;
+  caf::actor_system& sys_;
+  registry* registry_;
+  uint64_t epoch_ = 0;
+  std::unique_ptr<recording_state> recording_;
+  std::vector<delayed_token_ptr> delayed_;
+};
+
+} // namespace caf::snapshot::detail

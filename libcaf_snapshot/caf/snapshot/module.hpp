@@ -1,0 +1,99 @@
+// The caf-snapshot actor system module.
+//
+// Usage:
+//   caf::actor_system_config cfg;
+//   cfg.load<caf::snapshot::module>();
+//   cfg.set("snapshot.directory", "/var/tmp/snaps");
+//   caf::actor_system sys{cfg};
+//   auto coord = caf::snapshot::coordinator(sys);
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "caf/actor.hpp"
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
+#include "caf/detail/type_list.hpp"
+#include "caf/timespan.hpp"
+
+#include "caf/snapshot/detail/registry.hpp"
+
+namespace caf::snapshot {
+
+/// Settings read from the `snapshot.` options when the system starts.
+struct settings {
+  /// `snapshot.directory`: where snapshot files are stored.
+  std::string directory = "snapshots";
+  /// `snapshot.timeout`: a snapshot not stored by then fails.
+  caf::timespan timeout = std::chrono::seconds{30};
+};
+
+/// Loads with `cfg.load<caf::snapshot::module>()`. Occupies CAF's
+/// `network_manager` module slot, which CAF 0.17.6 does not use.
+class module : public caf::actor_system::module {
+public:
+  // -- constructors, destructors, and assignment operators --------------------
+
+  explicit module(caf::actor_system& sys);
+
+  ~module() override;
+
+  /// Factory used by `actor_system_config::load`.
+  static caf::actor_system::module* make(caf::actor_system& sys,
+                                         caf::detail::type_list<>);
+
+  // -- overrides --------------------------------------------------------------
+
+  void start() override;
+
+  void stop() override;
+
+  void init(caf::actor_system_config& cfg) override;
+
+  id_t id() const override;
+
+  void* subtype_ptr() override;
+
+  // -- properties -------------------------------------------------------------
+
+  /// Returns the module of `sys`, or `nullptr` if it was not loaded.
+  static module* find(const caf::actor_system& sys) noexcept;
+
+  /// The snapshot coordinator of this system.
+  caf::actor coordinator() const {
+    return coordinator_;
+  }
+
+  /// Participants of this system.
+  detail::registry& participants() noexcept {
+    return registry_;
+  }
+
+  /// Options in effect.
+  const snapshot::settings& settings() const noexcept {
+    return settings_;
+  }
+
+  caf::actor_system& system() noexcept {
+    return sys_;
+  }
+
+private:
+  caf::actor_system& sys_;
+  detail::registry registry_;
+  snapshot::settings settings_;
+  caf::actor coordinator_;
+};
+
+} // namespace caf::snapshot
+
+namespace caf {
+
+/// Loads the snapshot module and declares its options (`snapshot.directory`,
+/// `snapshot.timeout`), so that `cfg.set("snapshot.directory", ...)`, the
+/// command line and `caf-application.ini` accept them.
+template <>
+actor_system_config& actor_system_config::load<caf::snapshot::module>();
+
+} // namespace caf

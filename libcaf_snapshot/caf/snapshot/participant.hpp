@@ -1,0 +1,173 @@
+// The mixin that makes an actor take part in snapshots.
+//
+// Usage (class-based participants):
+//   class worker : public caf::snapshot::participant<caf::event_based_actor> {
+//   public:
+//     using super = caf::snapshot::participant<caf::event_based_actor>;
+//     explicit worker(caf::actor_config& cfg) : super(cfg) {}
+//     caf::behavior make_behavior() override { ... }
+//   protected:
+//     void save_state(std::vector<char>& bytes, std::string& text) override {
+//       caf::snapshot::save_boost(count_, bytes, text);
+//     }
+//   private:
+//     int count_ = 0;  // with a Boost `serialize` (int has one)
+//   };
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "caf/actor_cast.hpp"
+#include "caf/actor_config.hpp"
+#include "caf/execution_unit.hpp"
+#include "caf/invoke_message_result.hpp"
+#include "caf/mailbox_element.hpp"
+#include "caf/make_message.hpp"
+#include "caf/message_priority.hpp"
+#include "caf/resumable.hpp"
+
+#include "caf/snapshot/detail/participant_core.hpp"
+#include "caf/snapshot/global_snapshot.hpp"
+
+namespace caf::snapshot {
+
+/// Gives `Base` (an event-based actor type: `caf::event_based_actor`, a typed
+/// interface's `base`, or a `caf::stateful_actor`) marker handling. Control
+/// traffic never reaches the actor's behavior.
+///
+/// Thread safety: as any CAF actor; the overrides run where CAF calls them.
+template <class Base>
+class participant : public Base, public detail::participant_core {
+public:
+  // -- member types -----------------------------------------------------------
+
+  using super = Base;
+
+  // -- constructors, destructors, and assignment operators --------------------
+
+  template <class... Ts>
+  explicit participant(caf::actor_config& cfg, Ts&&... xs)
+      : Base(cfg, std::forward<Ts>(xs)...),
+        detail::participant_core(this, this->home_system()) {
+    // nop
+  }
+
+  // -- overrides of CAF's interception points --------------------------------
+
+  using Base::enqueue;
+
+  /// Adds the sender's colour while a snapshot runs; otherwise forwards the
+  /// element untouched (no lock, no atomic read-modify-write).
+  void enqueue(caf::mailbox_element_ptr x, caf::execution_unit* eu) override {
+    if (this->must_stamp())
+      x = this->stamp_incoming(std::move(x));
+    Base::enqueue(std::move(x), eu);
+  }
+
+  /// Handles control traffic and records channel state; everything else
+  /// reaches `Base` unchanged.
+  caf::invoke_message_result consume(caf::mailbox_element& x) override {
+    if (detail::as_tagged(x) == nullptr && !this->recording())
+      return Base::consume(x);
+    return consume_slow(x);
+  }
+
+  /// Marks the thread as running this participant, so that sends made
+  /// anywhere in the actor (handlers, initialization, cleanup) carry its
+  /// colour.
+  caf::resumable::resume_result resume(caf::execution_unit* eu,
+                                       size_t max_throughput) override {
+    scope guard{this};
+    return Base::resume(eu, max_throughput);
+  }
+
+  bool cleanup(caf::error&& reason, caf::execution_unit* host) override {
+    scope guard{this};
+    this->on_terminate(reason);
+    return Base::cleanup(std::move(reason), host);
+  }
+
+  // -- sending ----------------------------------------------------------------
+
+  using Base::delayed_send;
+
+  /// Like CAF's `delayed_send`; a message still in the actor clock at the
+  /// sender's cut is recorded as in flight (location `clock`).
+  template <caf::message_priority P = caf::message_priority::normal,
+            class Rep = int, class Period = std::ratio<1>,
+            class Dest = caf::actor, class... Ts>
+  void delayed_send(const Dest& dest,
+                    std::chrono::duration<Rep, Period> rel_timeout,
+                    Ts&&... xs) {
+    static_assert(sizeof...(Ts) > 0, "no message to send");
+    auto& clock = this->system().clock();
+    this->schedule_tracked(clock.now() + rel_timeout,
+                           caf::actor_cast<caf::strong_actor_ptr>(dest),
+                           caf::make_message_id(P),
+                           caf::make_message(std::forward<Ts>(xs)...));
+  }
+
+protected:
+  // -- hooks ------------------------------------------------------------------
+
+  /// Serializes the actor's state; the default records no state. Override
+  /// in class-based participants. May throw: the snapshot then fails with
+  /// `errc::state_not_serializable` naming this actor.
+  void save_state(std::vector<char>& bytes, std::string& text) override {
+    bytes.clear();
+    text.clear();
+  }
+
+  std::string type_name() const override {
+    return this->name();
+  }
+
+  void scan_mailbox(const scan_fun& f) override {
+    auto& box = this->mailbox();
+    box.fetch_more();
+    auto& normal = this->get_normal_queue();
+    auto& urgent = this->get_urgent_queue();
+    urgent.peek_all(
+      [&](const caf::mailbox_element& x) { f(x, message_location::urgent); });
+    urgent.cache().peek_all(
+      [&](const caf::mailbox_element& x) { f(x, message_location::stash); });
+    normal.peek_all(
+      [&](const caf::mailbox_element& x) { f(x, message_location::queue); });
+    normal.cache().peek_all(
+      [&](const caf::mailbox_element& x) { f(x, message_location::stash); });
+  }
+
+  std::vector<uint64_t> pending_requests() const override {
+    std::vector<uint64_t> result;
+    for (auto& x : this->awaited_responses_)
+      result.emplace_back(x.first.integer_value());
+    for (auto& x : this->multiplexed_responses_)
+      result.emplace_back(x.first.integer_value());
+    return result;
+  }
+
+  bool uses_streams() const override {
+    return !this->stream_managers_.empty()
+           || !this->pending_stream_managers_.empty();
+  }
+
+private:
+  caf::invoke_message_result consume_slow(caf::mailbox_element& x) {
+    auto tagged = detail::as_tagged(x);
+    if (tagged != nullptr && tagged->control != detail::control_kind::none) {
+      this->on_control(*tagged);
+      // `dropped` keeps `after(...)` timeouts undisturbed.
+      return caf::invoke_message_result::dropped;
+    }
+    auto first = this->observe(x);
+    auto result = Base::consume(x);
+    this->after_consume(x, result == caf::invoke_message_result::skipped,
+                        first);
+    return result;
+  }
+};
+
+} // namespace caf::snapshot

@@ -1,0 +1,105 @@
+#include "caf/snapshot/module.hpp"
+
+#include <map>
+#include <mutex>
+
+#include "caf/actor_system_config.hpp"
+#include "caf/send.hpp"
+
+#include "caf/snapshot/coordinator.hpp"
+#include "caf/snapshot/detail/protocol.hpp"
+#include "caf/snapshot/errc.hpp"
+#include "caf/snapshot/global_snapshot.hpp"
+#include "caf/snapshot/snapshot_info.hpp"
+
+namespace caf::snapshot {
+
+namespace {
+
+// CAF 0.17.6 offers no accessor for a module in the `network_manager` slot.
+std::mutex modules_mtx;
+std::map<const caf::actor_system*, module*> modules;
+
+} // namespace
+
+module::module(caf::actor_system& sys) : sys_(sys) {
+  std::lock_guard<std::mutex> guard{modules_mtx};
+  modules[&sys] = this;
+}
+
+module::~module() {
+  std::lock_guard<std::mutex> guard{modules_mtx};
+  auto i = modules.find(&sys_);
+  if (i != modules.end() && i->second == this)
+    modules.erase(i);
+}
+
+caf::actor_system::module* module::make(caf::actor_system& sys,
+                                        caf::detail::type_list<>) {
+  return new module(sys);
+}
+
+void module::init(caf::actor_system_config& cfg) {
+  settings_.directory = caf::get_or(cfg, "snapshot.directory",
+                                    settings_.directory);
+  settings_.timeout = caf::get_or(cfg, "snapshot.timeout", settings_.timeout);
+  cfg.add_error_category(error_category, [](uint8_t code, caf::atom_value,
+                                            const caf::message& ctx) {
+    return render(caf::error{code, error_category, ctx});
+  });
+  cfg.add_message_type<snapshot_info>("caf::snapshot::snapshot_info");
+  cfg.add_message_type<actor_record>("caf::snapshot::actor_record");
+  cfg.add_message_type<message_record>("caf::snapshot::message_record");
+  cfg.add_message_type<detail::cut_report>("caf::snapshot::cut_report");
+  cfg.add_message_type<detail::channel_report>(
+    "caf::snapshot::channel_report");
+}
+
+void module::start() {
+  coordinator_ = detail::spawn_coordinator(*this);
+  registry_.set_coordinator(coordinator_);
+}
+
+void module::stop() {
+  registry_.set_coordinator(nullptr);
+  if (coordinator_) {
+    caf::anon_send_exit(coordinator_, caf::exit_reason::user_shutdown);
+    coordinator_ = nullptr;
+  }
+}
+
+caf::actor_system::module::id_t module::id() const {
+  return network_manager;
+}
+
+void* module::subtype_ptr() {
+  return this;
+}
+
+module* module::find(const caf::actor_system& sys) noexcept {
+  std::lock_guard<std::mutex> guard{modules_mtx};
+  auto i = modules.find(&sys);
+  return i != modules.end() ? i->second : nullptr;
+}
+
+caf::actor coordinator(const caf::actor_system& sys) {
+  auto mod = module::find(sys);
+  return mod != nullptr ? mod->coordinator() : caf::actor{};
+}
+
+} // namespace caf::snapshot
+
+namespace caf {
+
+template <>
+actor_system_config& actor_system_config::load<caf::snapshot::module>() {
+  module_factories.push_back([](actor_system& sys) -> actor_system::module* {
+    return caf::snapshot::module::make(sys, detail::type_list<>{});
+  });
+  opt_group{custom_options_, "snapshot"}
+    .add<std::string>("directory", "directory for snapshot files")
+    .add<timespan>("timeout", "time limit for taking one snapshot");
+  return *this;
+}
+
+} // namespace caf

@@ -1,0 +1,339 @@
+#include "caf/snapshot/detail/participant_core.hpp"
+
+#include <algorithm>
+#include <exception>
+
+#include "caf/actor_cast.hpp"
+#include "caf/actor_system_config.hpp"
+#include "caf/binary_serializer.hpp"
+#include "caf/send.hpp"
+
+#include "caf/snapshot/detail/protocol.hpp"
+#include "caf/snapshot/errc.hpp"
+#include "caf/snapshot/module.hpp"
+
+namespace caf::snapshot::detail {
+
+// One snapshot whose channels this participant records.
+struct channel_recording {
+  uint64_t snapshot_id;
+  std::vector<message_record> records;
+  bool normal_flushed = false;
+  bool urgent_flushed = false;
+};
+
+struct recording_state {
+  // Oldest snapshot first.
+  std::vector<channel_recording> snapshots;
+  // Elements already classified that are still in the mailbox (queued at
+  // the cut, or skipped while recording). Retries must not record again.
+  std::unordered_set<const caf::mailbox_element*> known;
+};
+
+thread_local participant_core* participant_core::current_ = nullptr;
+
+namespace {
+
+bool is_participant(const caf::strong_actor_ptr& x) {
+  if (!x)
+    return false;
+  auto ptr = caf::actor_cast<caf::abstract_actor*>(x);
+  return dynamic_cast<participant_core*>(ptr) != nullptr;
+}
+
+} // namespace
+
+participant_core::participant_core(caf::abstract_actor* self,
+                                   caf::actor_system& sys)
+    : self_(self), sys_(sys), registry_(nullptr) {
+  if (auto mod = module::find(sys)) {
+    registry_ = &mod->participants();
+    auto parent = current_;
+    const uint64_t* parent_epoch = nullptr;
+    if (parent != nullptr && parent->registry_ == registry_)
+      parent_epoch = &parent->epoch_;
+    epoch_ = registry_->add(self->address(), parent_epoch);
+  }
+}
+
+participant_core::~participant_core() {
+  if (registry_ != nullptr)
+    registry_->remove(self_->id());
+}
+
+caf::mailbox_element_ptr
+participant_core::stamp_incoming(caf::mailbox_element_ptr x) const {
+  if (as_tagged(*x) != nullptr)
+    return x; // Control traffic and delayed sends keep their colour.
+  auto src = current_;
+  auto colour = src != nullptr && src->registry_ == registry_
+                  ? src->epoch_
+                  : external_colour;
+  return stamp(std::move(x), colour);
+}
+
+void participant_core::on_control(const tagged_element& x) {
+  switch (x.control) {
+    case control_kind::marker:
+      cut(x.snapshot_id);
+      break;
+    case control_kind::flush: {
+      if (!recording_)
+        break;
+      auto& xs = recording_->snapshots;
+      for (size_t i = 0; i < xs.size(); ++i) {
+        if (xs[i].snapshot_id != x.snapshot_id)
+          continue;
+        if (x.is_high_priority())
+          xs[i].urgent_flushed = true;
+        else
+          xs[i].normal_flushed = true;
+        if (xs[i].urgent_flushed && xs[i].normal_flushed)
+          finish(i);
+        break;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+bool participant_core::observe(const caf::mailbox_element& x) {
+  if (recording_ && recording_->known.count(&x) != 0)
+    return false;
+  auto tagged = as_tagged(x);
+  uint64_t recorded_by_sender = 0;
+  if (tagged != nullptr) {
+    if (tagged->token)
+      tagged->recorded_by_sender = std::max(tagged->recorded_by_sender,
+                                            tagged->token->observe());
+    recorded_by_sender = tagged->recorded_by_sender;
+    // Lai-Yang: a message sent after its sender's cut for snapshot k must
+    // not be handled before our own cut for k. A delayed message that its
+    // sender recorded as in flight for k counts as sent after that cut.
+    if (tagged->colour != external_colour && tagged->colour > epoch_)
+      cut(tagged->colour);
+    if (recorded_by_sender > epoch_)
+      cut(recorded_by_sender);
+  }
+  if (!recording_)
+    return true;
+  for (auto& snap : recording_->snapshots) {
+    // Untagged elements were sent while no snapshot was active, hence before
+    // every cut we record for; external ones after our cut are not part of
+    // the snapshot.
+    bool in_channel = tagged == nullptr
+                      || (tagged->colour != external_colour
+                          && tagged->colour < snap.snapshot_id);
+    if (in_channel && snap.snapshot_id > recorded_by_sender)
+      snap.records.emplace_back(make_record(x, message_location::wire));
+  }
+  return true;
+}
+
+void participant_core::after_consume(const caf::mailbox_element& x,
+                                     bool skipped, bool first_observation) {
+  if (!recording_)
+    return;
+  if (skipped) {
+    if (first_observation)
+      recording_->known.insert(&x);
+  } else {
+    recording_->known.erase(&x);
+  }
+}
+
+void participant_core::cut(uint64_t id) {
+  if (registry_ == nullptr || id <= epoch_)
+    return;
+  take_cut(id, actor_status::running, caf::error{});
+}
+
+void participant_core::take_cut(uint64_t id, actor_status status,
+                                const caf::error& reason) {
+  auto first = epoch_ + 1;
+  epoch_ = id;
+  auto count = static_cast<size_t>(id - first + 1);
+  auto mod = module::find(sys_);
+  auto coordinator = mod != nullptr ? mod->coordinator() : caf::actor{};
+  // The state, serialized once for all snapshots cut here.
+  actor_record rec;
+  rec.id = self_->id();
+  rec.node = caf::to_string(self_->node());
+  rec.name = type_name();
+  rec.status = status;
+  if (status == actor_status::exited)
+    rec.exit_reason = sys_.render(reason);
+  caf::error failure;
+  try {
+    save_state(rec.state, rec.state_text);
+  } catch (std::exception& e) {
+    failure = make_error(errc::state_not_serializable,
+                         "actor " + std::to_string(rec.id) + " (" + rec.name
+                           + "): " + e.what());
+  } catch (...) {
+    failure = make_error(errc::state_not_serializable,
+                         "actor " + std::to_string(rec.id) + " (" + rec.name
+                           + "): unknown exception");
+  }
+  if (!failure && uses_streams())
+    failure = make_error(errc::streams_unsupported,
+                         "actor " + std::to_string(rec.id) + " (" + rec.name
+                           + ") has active CAF streams");
+  rec.pending_requests = pending_requests();
+  // Everything waiting in the mailbox at the cut is in a channel, except
+  // messages that their senders sent after their own cut.
+  if (!recording_)
+    recording_ = std::make_unique<recording_state>();
+  std::vector<std::vector<message_record>> queued(count);
+  scan_mailbox([&](const caf::mailbox_element& x, message_location loc) {
+    auto tagged = as_tagged(x);
+    if (tagged != nullptr && tagged->control != control_kind::none)
+      return;
+    uint64_t recorded_by_sender = 0;
+    if (tagged != nullptr && tagged->token) {
+      tagged->recorded_by_sender = std::max(tagged->recorded_by_sender,
+                                            tagged->token->observe());
+      recorded_by_sender = tagged->recorded_by_sender;
+    }
+    for (size_t i = 0; i < count; ++i) {
+      auto sid = first + i;
+      bool in_channel = tagged == nullptr
+                        || tagged->colour == external_colour
+                        || tagged->colour < sid;
+      if (in_channel && sid > recorded_by_sender)
+        queued[i].emplace_back(make_record(x, loc));
+    }
+    // A delayed message recorded by its sender for a later snapshot makes
+    // us cut again before handling it: leave it to `observe`.
+    if (recorded_by_sender <= id)
+      recording_->known.insert(&x);
+  });
+  // Delayed sends still in the clock are in the channel to their receiver.
+  auto i = std::remove_if(delayed_.begin(), delayed_.end(),
+                          [](const delayed_token_ptr& x) {
+                            return x->state.load() == delayed_token::observed
+                                   || x.use_count() == 1;
+                          });
+  delayed_.erase(i, delayed_.end());
+  for (auto& token : delayed_) {
+    auto before = token->state.load();
+    if (!token->capture(id))
+      continue;
+    for (size_t j = 0; j < count; ++j)
+      if (first + j > before)
+        queued[j].emplace_back(make_record(*token));
+  }
+  // One report per snapshot; then record channels until flushed.
+  for (size_t j = 0; j < count; ++j) {
+    cut_report rep;
+    rep.snapshot_id = first + j;
+    rep.self = caf::actor_cast<caf::strong_actor_ptr>(self_);
+    rep.record = j + 1 < count ? rec : std::move(rec);
+    rep.queued = std::move(queued[j]);
+    rep.failure = failure;
+    if (coordinator)
+      caf::anon_send(coordinator, report_atom::value, std::move(rep));
+    recording_->snapshots.push_back(channel_recording{first + j, {}});
+  }
+}
+
+void participant_core::finish(size_t index) {
+  auto& xs = recording_->snapshots;
+  channel_report rep;
+  rep.snapshot_id = xs[index].snapshot_id;
+  rep.participant = self_->id();
+  rep.recorded = std::move(xs[index].records);
+  xs.erase(xs.begin() + static_cast<std::ptrdiff_t>(index));
+  if (auto mod = module::find(sys_))
+    if (auto coordinator = mod->coordinator())
+      caf::anon_send(coordinator, final_atom::value, std::move(rep));
+  if (xs.empty())
+    recording_.reset();
+}
+
+void participant_core::on_terminate(const caf::error& reason) {
+  if (registry_ == nullptr)
+    return;
+  // Leave the registry first: a snapshot activated after this point does not
+  // expect us; one activated before is returned here and gets our last cut.
+  auto active = registry_->remove(self_->id());
+  registry_ = nullptr;
+  if (active > epoch_)
+    take_cut(active, actor_status::exited, reason);
+  while (recording_ && !recording_->snapshots.empty())
+    finish(0);
+  recording_.reset();
+  delayed_.clear();
+}
+
+void participant_core::schedule_tracked(caf::actor_clock::time_point at,
+                                        caf::strong_actor_ptr receiver,
+                                        caf::message_id mid,
+                                        caf::message content) {
+  if (!receiver)
+    return;
+  auto elem = new tagged_element(caf::actor_cast<caf::strong_actor_ptr>(
+                                   self_),
+                                 mid, {}, content, epoch_);
+  auto target = caf::actor_cast<caf::abstract_actor*>(receiver);
+  if (registry_ != nullptr && dynamic_cast<participant_core*>(target)
+      && &target->home_system() == &sys_) {
+    auto token = std::make_shared<delayed_token>();
+    token->content = std::move(content);
+    token->mid = mid;
+    token->receiver = target->id();
+    token->receiver_node = caf::to_string(target->node());
+    elem->token = token;
+    delayed_.emplace_back(std::move(token));
+  }
+  sys_.clock().schedule_message(at, std::move(receiver),
+                                caf::mailbox_element_ptr{elem});
+}
+
+message_record
+participant_core::make_record(const caf::mailbox_element& x,
+                              message_location loc) const {
+  message_record rec;
+  if (x.sender) {
+    rec.sender = x.sender->id();
+    rec.sender_node = caf::to_string(x.sender->node());
+  }
+  rec.receiver = self_->id();
+  rec.receiver_node = caf::to_string(self_->node());
+  rec.mid = x.mid.integer_value();
+  rec.priority = x.is_high_priority() ? 1 : 0;
+  rec.location = loc;
+  auto tagged = as_tagged(x);
+  rec.from_participant = tagged != nullptr
+                           ? tagged->colour != external_colour
+                           : is_participant(x.sender);
+  auto msg = x.copy_content_to_message();
+  caf::binary_serializer sink{sys_, rec.content};
+  if (auto err = msg.save(sink))
+    rec.content.clear();
+  rec.text = caf::to_string(msg);
+  return rec;
+}
+
+message_record participant_core::make_record(const delayed_token& x) const {
+  message_record rec;
+  rec.sender = self_->id();
+  rec.sender_node = caf::to_string(self_->node());
+  rec.receiver = x.receiver;
+  rec.receiver_node = x.receiver_node;
+  rec.mid = x.mid.integer_value();
+  rec.priority = x.mid.category() == caf::message_id::urgent_message_category
+                   ? 1
+                   : 0;
+  rec.location = message_location::clock;
+  rec.from_participant = true;
+  caf::binary_serializer sink{sys_, rec.content};
+  if (auto err = x.content.save(sink))
+    rec.content.clear();
+  rec.text = caf::to_string(x.content);
+  return rec;
+}
+
+} // namespace caf::snapshot::detail
