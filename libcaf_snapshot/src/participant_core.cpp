@@ -274,22 +274,29 @@ void participant_core::schedule_tracked(caf::actor_clock::time_point at,
                                         caf::message content) {
   if (!receiver)
     return;
-  auto elem = new tagged_element(caf::actor_cast<caf::strong_actor_ptr>(
-                                   self_),
-                                 mid, {}, content, epoch_);
   auto target = caf::actor_cast<caf::abstract_actor*>(receiver);
-  if (registry_ != nullptr && dynamic_cast<participant_core*>(target)
-      && &target->home_system() == &sys_) {
-    auto token = std::make_shared<delayed_token>();
-    token->content = std::move(content);
-    token->mid = mid;
-    token->receiver = target->id();
-    token->receiver_node = caf::to_string(target->node());
-    elem->token = token;
-    delayed_.emplace_back(std::move(token));
+  auto& clock = sys_.clock();
+  auto sender = caf::actor_cast<caf::strong_actor_ptr>(self_);
+  // Only channels between participants of this system are part of its
+  // snapshots; everything else goes through the clock untouched.
+  if (registry_ == nullptr || dynamic_cast<participant_core*>(target) == nullptr
+      || &target->home_system() != &sys_) {
+    clock.schedule_message(at, std::move(receiver),
+                           caf::make_mailbox_element(std::move(sender), mid,
+                                                     {}, std::move(content)));
+    return;
   }
-  sys_.clock().schedule_message(at, std::move(receiver),
-                                caf::mailbox_element_ptr{elem});
+  auto token = std::make_shared<delayed_token>();
+  token->content = content;
+  token->mid = mid;
+  token->receiver = target->id();
+  token->receiver_node = caf::to_string(target->node());
+  auto elem = new tagged_element(std::move(sender), mid, {},
+                                 std::move(content), epoch_);
+  elem->token = token;
+  delayed_.emplace_back(std::move(token));
+  clock.schedule_message(at, std::move(receiver),
+                         caf::mailbox_element_ptr{elem});
 }
 
 message_record

@@ -35,10 +35,6 @@ caf::message tagged_element::copy_content_to_message() const {
   return msg_;
 }
 
-const std::type_info& tagged_element_type() noexcept {
-  return typeid(tagged_element);
-}
-
 caf::mailbox_element_ptr make_control(control_kind kind, uint64_t id,
                                       caf::message_priority prio) {
   auto ptr = new tagged_element(nullptr, caf::make_message_id(prio), {},

@@ -106,13 +106,11 @@ private:
   caf::message msg_;
 };
 
-/// Returns the type info of `tagged_element` (defined next to its key
-/// function, hence unique in the process).
-const std::type_info& tagged_element_type() noexcept;
-
-/// Cheap test on the consume path: compares type-info addresses only.
+/// Cheap test on the consume path: compares type-info addresses only. The
+/// type info of `tagged_element` is emitted once, next to its key function
+/// (the out-of-line destructor), hence its address is unique.
 inline tagged_element* as_tagged(caf::mailbox_element& x) noexcept {
-  return &typeid(x) == &tagged_element_type()
+  return &typeid(x) == &typeid(tagged_element)
            ? static_cast<tagged_element*>(&x)
            : nullptr;
 }
@@ -120,7 +118,7 @@ inline tagged_element* as_tagged(caf::mailbox_element& x) noexcept {
 /// @copydoc as_tagged
 inline const tagged_element*
 as_tagged(const caf::mailbox_element& x) noexcept {
-  return &typeid(x) == &tagged_element_type()
+  return &typeid(x) == &typeid(tagged_element)
            ? static_cast<const tagged_element*>(&x)
            : nullptr;
 }
