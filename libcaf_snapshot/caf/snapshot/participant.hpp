@@ -110,6 +110,19 @@ public:
                            caf::make_message(std::forward<Ts>(xs)...));
   }
 
+  using Base::scheduled_send;
+
+  /// Like CAF's `scheduled_send`, tracked like `delayed_send`.
+  template <caf::message_priority P = caf::message_priority::normal,
+            class Dest = caf::actor, class... Ts>
+  void scheduled_send(const Dest& dest, caf::actor_clock::time_point at,
+                      Ts&&... xs) {
+    static_assert(sizeof...(Ts) > 0, "no message to send");
+    this->schedule_tracked(at, caf::actor_cast<caf::strong_actor_ptr>(dest),
+                           caf::make_message_id(P),
+                           caf::make_message(std::forward<Ts>(xs)...));
+  }
+
 protected:
   // -- hooks ------------------------------------------------------------------
 
@@ -126,18 +139,13 @@ protected:
   }
 
   void scan_mailbox(const scan_fun& f) override {
-    auto& box = this->mailbox();
-    box.fetch_more();
+    this->mailbox().fetch_more();
     auto& normal = this->get_normal_queue();
     auto& urgent = this->get_urgent_queue();
-    urgent.peek_all(
-      [&](const caf::mailbox_element& x) { f(x, message_location::urgent); });
-    urgent.cache().peek_all(
-      [&](const caf::mailbox_element& x) { f(x, message_location::stash); });
-    normal.peek_all(
-      [&](const caf::mailbox_element& x) { f(x, message_location::queue); });
-    normal.cache().peek_all(
-      [&](const caf::mailbox_element& x) { f(x, message_location::stash); });
+    visit_queue(urgent, message_location::urgent, f);
+    visit_cache(urgent.cache(), message_location::stash, f);
+    visit_queue(normal, message_location::queue, f);
+    visit_cache(normal.cache(), message_location::stash, f);
   }
 
   std::vector<uint64_t> pending_requests() const override {
@@ -155,6 +163,28 @@ protected:
   }
 
 private:
+  // Both visitors walk the nodes directly: CAF's `peek_all` casts the tail
+  // sentinel to an element when advancing, which UBSan rightly reports.
+
+  // Each element of a mailbox queue has task size 1.
+  template <class Queue>
+  static void visit_queue(Queue& xs, message_location loc,
+                          const scan_fun& f) {
+    const caf::intrusive::singly_linked<caf::mailbox_element>* node
+      = xs.peek();
+    for (size_t n = xs.total_task_size(); n > 0 && node != nullptr; --n) {
+      f(*static_cast<const caf::mailbox_element*>(node), loc);
+      node = node->next;
+    }
+  }
+
+  template <class Cache>
+  static void visit_cache(const Cache& xs, message_location loc,
+                          const scan_fun& f) {
+    for (auto node = xs.begin().ptr; node != xs.end().ptr; node = node->next)
+      f(*static_cast<const caf::mailbox_element*>(node), loc);
+  }
+
   caf::invoke_message_result consume_slow(caf::mailbox_element& x) {
     auto tagged = detail::as_tagged(x);
     if (tagged != nullptr && tagged->control != detail::control_kind::none) {

@@ -58,8 +58,10 @@ public:
 private:
   void update_word_locked() noexcept;
 
-  mutable std::mutex mtx_;
-  std::atomic<uint64_t> word_{0};
+  // Read on every enqueue: keep it off the cache line of the mutex, which
+  // spawns and exits write.
+  alignas(64) std::atomic<uint64_t> word_{0};
+  alignas(64) mutable std::mutex mtx_;
   uint64_t latest_ = 0;
   std::set<uint64_t> active_;
   std::unordered_map<caf::actor_id, caf::actor_addr> members_;
