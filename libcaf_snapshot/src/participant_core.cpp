@@ -1,6 +1,8 @@
 #include "caf/snapshot/detail/participant_core.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cxxabi.h>
 #include <exception>
 
 #include "caf/actor_cast.hpp"
@@ -31,6 +33,16 @@ struct recording_state {
 };
 
 thread_local participant_core* participant_core::current_ = nullptr;
+
+std::string demangle(const std::type_info& x) {
+  int status = 0;
+  auto ptr = abi::__cxa_demangle(x.name(), nullptr, nullptr, &status);
+  if (ptr == nullptr)
+    return x.name();
+  std::string result{ptr};
+  std::free(ptr);
+  return result;
+}
 
 namespace {
 

@@ -134,8 +134,12 @@ protected:
     text.clear();
   }
 
+  /// CAF's `name()` if the actor sets one, else its C++ type.
   std::string type_name() const override {
-    return this->name();
+    std::string result = this->name();
+    if (result == "scheduled_actor" || result == "user.scheduled-actor")
+      result = detail::demangle(typeid(*this));
+    return result;
   }
 
   void scan_mailbox(const scan_fun& f) override {

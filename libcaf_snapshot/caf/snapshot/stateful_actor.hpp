@@ -39,6 +39,15 @@ protected:
   void save_state(std::vector<char>& bytes, std::string& text) override {
     save_boost(this->state, bytes, text);
   }
+
+  /// `State::name` if the state has one (as CAF uses it), else the name of
+  /// the `State` type.
+  std::string type_name() const override {
+    std::string result = this->name();
+    if (result == "scheduled_actor" || result == "user.scheduled-actor")
+      result = detail::demangle(typeid(State));
+    return result;
+  }
 };
 
 /// A participant with no state of its own.

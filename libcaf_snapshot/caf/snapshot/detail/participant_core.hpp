@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <typeinfo>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -22,6 +23,9 @@
 #include "caf/snapshot/global_snapshot.hpp"
 
 namespace caf::snapshot::detail {
+
+/// Returns the demangled name of `x`, e.g., `"account"`.
+std::string demangle(const std::type_info& x);
 
 /// State a participant needs only while it records channels (allocated at a
 /// cut, freed when the last recording ends).
