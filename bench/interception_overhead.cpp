@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <string>
 
 #include "caf/all.hpp"
 #include "caf/snapshot/all.hpp"
@@ -50,6 +51,9 @@ double run(caf::actor_system& sys, int n) {
 int main(int argc, char** argv) {
   int n = argc > 1 ? std::atoi(argv[1]) : 1000000;
   int rounds = argc > 2 ? std::atoi(argv[2]) : 5;
+  // Optional third argument runs one kind only (for callgrind): plain or
+  // participant.
+  std::string only = argc > 3 ? argv[3] : "";
   caf::actor_system_config cfg;
   cfg.load<caf::snapshot::module>();
   cfg.set("logger.console", caf::atom("none"));
@@ -57,9 +61,11 @@ int main(int argc, char** argv) {
   double plain_best = 0;
   double part_best = 0;
   for (int i = 0; i < rounds; ++i) {
-    plain_best = std::max(plain_best, run<caf::event_based_actor>(sys, n));
-    part_best = std::max(part_best,
-                         run<caf::snapshot::event_based_actor>(sys, n));
+    if (only != "participant")
+      plain_best = std::max(plain_best, run<caf::event_based_actor>(sys, n));
+    if (only != "plain")
+      part_best = std::max(part_best,
+                           run<caf::snapshot::event_based_actor>(sys, n));
   }
   std::cout << "pingpong_plain_msgs_per_s: " << plain_best << "\n"
             << "pingpong_participant_msgs_per_s: " << part_best << "\n"

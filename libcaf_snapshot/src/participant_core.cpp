@@ -44,17 +44,6 @@ std::string demangle(const std::type_info& x) {
   return result;
 }
 
-namespace {
-
-bool is_participant(const caf::strong_actor_ptr& x) {
-  if (!x)
-    return false;
-  auto ptr = caf::actor_cast<caf::abstract_actor*>(x);
-  return dynamic_cast<participant_core*>(ptr) != nullptr;
-}
-
-} // namespace
-
 participant_core::participant_core(caf::abstract_actor* self,
                                    caf::actor_system& sys)
     : self_(self), sys_(sys), registry_(nullptr) {
@@ -291,8 +280,7 @@ void participant_core::schedule_tracked(caf::actor_clock::time_point at,
   auto sender = caf::actor_cast<caf::strong_actor_ptr>(self_);
   // Only channels between participants of this system are part of its
   // snapshots; everything else goes through the clock untouched.
-  if (registry_ == nullptr || dynamic_cast<participant_core*>(target) == nullptr
-      || &target->home_system() != &sys_) {
+  if (registry_ == nullptr || !is_local_participant(receiver)) {
     clock.schedule_message(at, std::move(receiver),
                            caf::make_mailbox_element(std::move(sender), mid,
                                                      {}, std::move(content)));
@@ -311,6 +299,14 @@ void participant_core::schedule_tracked(caf::actor_clock::time_point at,
                          caf::mailbox_element_ptr{elem});
 }
 
+bool participant_core::is_local_participant(
+  const caf::strong_actor_ptr& x) const {
+  if (!x || registry_ == nullptr)
+    return false;
+  auto ptr = caf::actor_cast<caf::abstract_actor*>(x);
+  return &ptr->home_system() == &sys_ && registry_->contains(ptr->id());
+}
+
 message_record
 participant_core::make_record(const caf::mailbox_element& x,
                               message_location loc) const {
@@ -327,7 +323,7 @@ participant_core::make_record(const caf::mailbox_element& x,
   auto tagged = as_tagged(x);
   rec.from_participant = tagged != nullptr
                            ? tagged->colour != external_colour
-                           : is_participant(x.sender);
+                           : is_local_participant(x.sender);
   auto msg = x.copy_content_to_message();
   caf::binary_serializer sink{sys_, rec.content};
   if (auto err = msg.save(sink))

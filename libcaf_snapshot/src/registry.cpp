@@ -58,6 +58,11 @@ void registry::close(uint64_t id) {
   update_word_locked();
 }
 
+bool registry::contains(caf::actor_id who) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return members_.count(who) != 0;
+}
+
 size_t registry::size() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return members_.size();

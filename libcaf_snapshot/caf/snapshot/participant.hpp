@@ -38,20 +38,25 @@ namespace caf::snapshot {
 /// interface's `base`, or a `caf::stateful_actor`) marker handling. Control
 /// traffic never reaches the actor's behavior.
 ///
+/// The marker handler is a member, not a second base class: CAF's scheduler
+/// performs a `dynamic_cast` per resume, and multiple inheritance makes it
+/// markedly slower (measured with callgrind).
+///
 /// Thread safety: as any CAF actor; the overrides run where CAF calls them.
 template <class Base>
-class participant : public Base, public detail::participant_core {
+class participant : public Base {
 public:
   // -- member types -----------------------------------------------------------
 
   using super = Base;
 
+  using scan_fun = detail::participant_core::scan_fun;
+
   // -- constructors, destructors, and assignment operators --------------------
 
   template <class... Ts>
   explicit participant(caf::actor_config& cfg, Ts&&... xs)
-      : Base(cfg, std::forward<Ts>(xs)...),
-        detail::participant_core(this, this->home_system()) {
+      : Base(cfg, std::forward<Ts>(xs)...), core_(this) {
     // nop
   }
 
@@ -62,15 +67,15 @@ public:
   /// Adds the sender's colour while a snapshot runs; otherwise forwards the
   /// element untouched (no lock, no atomic read-modify-write).
   void enqueue(caf::mailbox_element_ptr x, caf::execution_unit* eu) override {
-    if (this->must_stamp())
-      x = this->stamp_incoming(std::move(x));
+    if (core_.must_stamp())
+      x = core_.stamp_incoming(std::move(x));
     Base::enqueue(std::move(x), eu);
   }
 
   /// Handles control traffic and records channel state; everything else
   /// reaches `Base` unchanged.
   caf::invoke_message_result consume(caf::mailbox_element& x) override {
-    if (detail::as_tagged(x) == nullptr && !this->recording())
+    if (detail::as_tagged(x) == nullptr && !core_.recording())
       return Base::consume(x);
     return consume_slow(x);
   }
@@ -80,13 +85,13 @@ public:
   /// colour.
   caf::resumable::resume_result resume(caf::execution_unit* eu,
                                        size_t max_throughput) override {
-    scope guard{this};
+    detail::participant_core::scope guard{&core_};
     return Base::resume(eu, max_throughput);
   }
 
   bool cleanup(caf::error&& reason, caf::execution_unit* host) override {
-    scope guard{this};
-    this->on_terminate(reason);
+    detail::participant_core::scope guard{&core_};
+    core_.on_terminate(reason);
     return Base::cleanup(std::move(reason), host);
   }
 
@@ -104,7 +109,7 @@ public:
                     Ts&&... xs) {
     static_assert(sizeof...(Ts) > 0, "no message to send");
     auto& clock = this->system().clock();
-    this->schedule_tracked(clock.now() + rel_timeout,
+    core_.schedule_tracked(clock.now() + rel_timeout,
                            caf::actor_cast<caf::strong_actor_ptr>(dest),
                            caf::make_message_id(P),
                            caf::make_message(std::forward<Ts>(xs)...));
@@ -118,7 +123,7 @@ public:
   void scheduled_send(const Dest& dest, caf::actor_clock::time_point at,
                       Ts&&... xs) {
     static_assert(sizeof...(Ts) > 0, "no message to send");
-    this->schedule_tracked(at, caf::actor_cast<caf::strong_actor_ptr>(dest),
+    core_.schedule_tracked(at, caf::actor_cast<caf::strong_actor_ptr>(dest),
                            caf::make_message_id(P),
                            caf::make_message(std::forward<Ts>(xs)...));
   }
@@ -129,20 +134,20 @@ protected:
   /// Serializes the actor's state; the default records no state. Override
   /// in class-based participants. May throw: the snapshot then fails with
   /// `errc::state_not_serializable` naming this actor.
-  void save_state(std::vector<char>& bytes, std::string& text) override {
+  virtual void save_state(std::vector<char>& bytes, std::string& text) {
     bytes.clear();
     text.clear();
   }
 
   /// CAF's `name()` if the actor sets one, else its C++ type.
-  std::string type_name() const override {
+  virtual std::string type_name() const {
     std::string result = this->name();
     if (result == "scheduled_actor" || result == "user.scheduled-actor")
       result = detail::demangle(typeid(*this));
     return result;
   }
 
-  void scan_mailbox(const scan_fun& f) override {
+  void scan_mailbox(const scan_fun& f) {
     this->mailbox().fetch_more();
     auto& normal = this->get_normal_queue();
     auto& urgent = this->get_urgent_queue();
@@ -152,7 +157,7 @@ protected:
     visit_cache(normal.cache(), message_location::stash, f);
   }
 
-  std::vector<uint64_t> pending_requests() const override {
+  std::vector<uint64_t> pending_requests() const {
     std::vector<uint64_t> result;
     for (auto& x : this->awaited_responses_)
       result.emplace_back(x.first.integer_value());
@@ -161,7 +166,7 @@ protected:
     return result;
   }
 
-  bool uses_streams() const override {
+  bool uses_streams() const {
     return !this->stream_managers_.empty()
            || !this->pending_stream_managers_.empty();
   }
@@ -192,16 +197,52 @@ private:
   caf::invoke_message_result consume_slow(caf::mailbox_element& x) {
     auto tagged = detail::as_tagged(x);
     if (tagged != nullptr && tagged->control != detail::control_kind::none) {
-      this->on_control(*tagged);
+      core_.on_control(*tagged);
       // `dropped` keeps `after(...)` timeouts undisturbed.
       return caf::invoke_message_result::dropped;
     }
-    auto first = this->observe(x);
+    auto first = core_.observe(x);
     auto result = Base::consume(x);
-    this->after_consume(x, result == caf::invoke_message_result::skipped,
+    core_.after_consume(x, result == caf::invoke_message_result::skipped,
                         first);
     return result;
   }
+
+  // Connects the marker handler to this actor's mailbox and state.
+  class core_type final : public detail::participant_core {
+  public:
+    explicit core_type(participant* owner)
+        : detail::participant_core(owner, owner->home_system()),
+          owner_(owner) {
+      // nop
+    }
+
+  protected:
+    void scan_mailbox(const scan_fun& f) override {
+      owner_->scan_mailbox(f);
+    }
+
+    void save_state(std::vector<char>& bytes, std::string& text) override {
+      owner_->save_state(bytes, text);
+    }
+
+    std::vector<uint64_t> pending_requests() const override {
+      return owner_->pending_requests();
+    }
+
+    bool uses_streams() const override {
+      return owner_->uses_streams();
+    }
+
+    std::string type_name() const override {
+      return owner_->type_name();
+    }
+
+  private:
+    participant* owner_;
+  };
+
+  core_type core_;
 };
 
 } // namespace caf::snapshot

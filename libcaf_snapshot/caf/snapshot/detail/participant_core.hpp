@@ -146,6 +146,8 @@ protected:
   virtual std::string type_name() const = 0;
 
 private:
+  bool is_local_participant(const caf::strong_actor_ptr& x) const;
+
   message_record make_record(const caf::mailbox_element& x,
                              message_location loc) const;
 

@@ -49,6 +49,9 @@ public:
   /// Marks snapshot `id` as finished (stored, failed or timed out).
   void close(uint64_t id);
 
+  /// Whether `who` is a registered participant.
+  bool contains(caf::actor_id who) const;
+
   /// Number of registered participants.
   size_t size() const;
 
