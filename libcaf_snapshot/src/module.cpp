@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "caf/actor_system_config.hpp"
+#include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
 
 #include "caf/snapshot/coordinator.hpp"
@@ -63,7 +64,11 @@ void module::start() {
 void module::stop() {
   registry_.set_coordinator(nullptr);
   if (coordinator_) {
-    caf::anon_send_exit(coordinator_, caf::exit_reason::user_shutdown);
+    // Wait until the coordinator has answered every pending request, while
+    // the scheduler still runs the requesters.
+    caf::scoped_actor self{sys_, true};
+    self->send_exit(coordinator_, caf::exit_reason::user_shutdown);
+    self->wait_for(coordinator_);
     coordinator_ = nullptr;
   }
 }

@@ -204,7 +204,10 @@ void participant_core::take_cut(uint64_t id, actor_status status,
                         || tagged->colour == external_colour
                         || tagged->colour < sid;
       if (in_channel && sid > recorded_by_sender)
-        queued[i].emplace_back(make_record(x, loc));
+        queued[i].emplace_back(make_record(
+          x, stash_ != nullptr && stash_->count(&x) != 0
+               ? message_location::stash
+               : loc));
     }
     // A delayed message recorded by its sender for a later snapshot makes
     // us cut again before handling it: leave it to `observe`.
@@ -266,6 +269,7 @@ void participant_core::on_terminate(const caf::error& reason) {
   while (recording_ && !recording_->snapshots.empty())
     finish(0);
   recording_.reset();
+  stash_.reset();
   delayed_.clear();
 }
 
@@ -297,6 +301,16 @@ void participant_core::schedule_tracked(caf::actor_clock::time_point at,
   delayed_.emplace_back(std::move(token));
   clock.schedule_message(at, std::move(receiver),
                          caf::mailbox_element_ptr{elem});
+}
+
+void participant_core::remember_skipped(const caf::mailbox_element& x) {
+  if (stash_ == nullptr)
+    stash_ = std::make_unique<std::unordered_set<const caf::mailbox_element*>>();
+  stash_->insert(&x);
+}
+
+void participant_core::forget_skipped(const caf::mailbox_element& x) {
+  stash_->erase(&x);
 }
 
 bool participant_core::is_local_participant(

@@ -75,8 +75,11 @@ public:
   /// Handles control traffic and records channel state; everything else
   /// reaches `Base` unchanged.
   caf::invoke_message_result consume(caf::mailbox_element& x) override {
-    if (detail::as_tagged(x) == nullptr && !core_.recording())
-      return Base::consume(x);
+    if (detail::as_tagged(x) == nullptr && !core_.recording()) {
+      auto result = Base::consume(x);
+      core_.track_stash(x, result == caf::invoke_message_result::skipped);
+      return result;
+    }
     return consume_slow(x);
   }
 
@@ -203,8 +206,9 @@ private:
     }
     auto first = core_.observe(x);
     auto result = Base::consume(x);
-    core_.after_consume(x, result == caf::invoke_message_result::skipped,
-                        first);
+    auto skipped = result == caf::invoke_message_result::skipped;
+    core_.track_stash(x, skipped);
+    core_.after_consume(x, skipped, first);
     return result;
   }
 

@@ -102,6 +102,16 @@ public:
   /// channel at the cut. Returns whether this is the first observation.
   bool observe(const caf::mailbox_element& x);
 
+  /// Remembers which elements the behavior skipped, so that the cut labels
+  /// them `stash` even after CAF moved them back into the queue. Costs one
+  /// branch for actors that never skip.
+  void track_stash(const caf::mailbox_element& x, bool skipped) {
+    if (skipped)
+      remember_skipped(x);
+    else if (stash_ != nullptr)
+      forget_skipped(x);
+  }
+
   /// Bookkeeping after the user's behavior handled (or skipped) `x`.
   void after_consume(const caf::mailbox_element& x, bool skipped,
                      bool first_observation);
@@ -146,6 +156,10 @@ protected:
   virtual std::string type_name() const = 0;
 
 private:
+  void remember_skipped(const caf::mailbox_element& x);
+
+  void forget_skipped(const caf::mailbox_element& x);
+
   bool is_local_participant(const caf::strong_actor_ptr& x) const;
 
   message_record make_record(const caf::mailbox_element& x,
@@ -164,6 +178,9 @@ private:
   registry* registry_;
   uint64_t epoch_ = 0;
   std::unique_ptr<recording_state> recording_;
+  // Elements skipped by the behavior and not handled since (allocated on
+  // the first skip).
+  std::unique_ptr<std::unordered_set<const caf::mailbox_element*>> stash_;
   std::vector<delayed_token_ptr> delayed_;
 };
 
