@@ -39,6 +39,11 @@ struct mood {
   int64_t a = 0;
   int64_t b = 0;
   int64_t c = 0;
+  // Kept in the state (not archived) so that the behaviors can refer to
+  // each other without a reference cycle.
+  caf::behavior base_bhvr;
+  caf::behavior b_bhvr;
+  caf::behavior c_bhvr;
   template <class Archive>
   void serialize(Archive& ar, const unsigned) {
     ar & mode & a & b & c;
@@ -51,10 +56,7 @@ using moody_actor = snap::stateful_actor<mood>;
 /// replacing B (mode 2). Each counts the ints it handles in its own field.
 caf::behavior moody_fn(moody_actor* self, counter_ptr unexpected) {
   count_unexpected(self, unexpected);
-  auto base = std::make_shared<caf::behavior>();
-  auto b = std::make_shared<caf::behavior>();
-  auto c = std::make_shared<caf::behavior>();
-  *b = caf::behavior{
+  self->state.b_bhvr = caf::behavior{
     [=](int) { ++self->state.b; },
     [=](flop_atom) {
       self->state.mode = 0;
@@ -62,27 +64,27 @@ caf::behavior moody_fn(moody_actor* self, counter_ptr unexpected) {
     },
     [=](swap_atom) {
       self->state.mode = 2;
-      self->become(*c); // replaces B
+      self->become(self->state.c_bhvr); // replaces B
     },
     [=](query_atom) { return self->state.mode; },
   };
-  *c = caf::behavior{
+  self->state.c_bhvr = caf::behavior{
     [=](int) { ++self->state.c; },
     [=](back_atom) {
       self->state.mode = 0;
-      self->become(*base); // replaces C
+      self->become(self->state.base_bhvr); // replaces C
     },
     [=](query_atom) { return self->state.mode; },
   };
-  *base = caf::behavior{
+  self->state.base_bhvr = caf::behavior{
     [=](int) { ++self->state.a; },
     [=](flip_atom) {
       self->state.mode = 1;
-      self->become(caf::keep_behavior, *b);
+      self->become(caf::keep_behavior, self->state.b_bhvr);
     },
     [=](query_atom) { return self->state.mode; },
   };
-  return *base;
+  return self->state.base_bhvr;
 }
 
 } // namespace
