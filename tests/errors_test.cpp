@@ -24,6 +24,8 @@ const std::vector<std::pair<snap::errc, std::string>> all_codes{
   {snap::errc::cannot_open, "cannot_open"},
   {snap::errc::state_mismatch, "state_mismatch"},
   {snap::errc::shutting_down, "shutting_down"},
+  {snap::errc::incompatible_version, "incompatible_version"},
+  {snap::errc::node_lost, "node_lost"},
 };
 
 } // namespace

@@ -1,8 +1,10 @@
 #include "caf/snapshot/coordinator.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 #include <unordered_map>
 
 #include "caf/actor_system_config.hpp"
@@ -18,6 +20,20 @@
 #include "caf/snapshot/detail/tagged_element.hpp"
 #include "caf/snapshot/errc.hpp"
 #include "caf/snapshot/snapshot_info.hpp"
+
+// One coordinator runs per actor system. Standing alone, or as the root of a
+// cluster, it takes snapshots and stores them. As a member of a cluster, it
+// runs the root's snapshots on its node and relays its records to the root.
+//
+// Per snapshot and node, in order:
+// 1. markers to the local participants; their reports (relayed to the root);
+// 2. once all local participants cut: tell every other node how many epoch
+//    announcements to expect from this node (`cut_done_atom`);
+// 3. once all local participants cut and every other node's announcements
+//    arrived: flush the local participants (all messages sent before any
+//    cut are then enqueued here);
+// 4. once all local channel reports arrived: a member tells the root
+//    (`node_done_atom`); the root stores the file when every node is done.
 
 namespace caf::snapshot::detail {
 
@@ -37,26 +53,49 @@ struct expected_participant {
   bool finished = false;
 };
 
-// One snapshot between `take_atom` and its reply.
+// One snapshot on this node, from its start until this node's part is done.
 struct pending_snapshot {
   uint64_t id = 0;
+  // Set on the node that stores the file (standalone or root).
   caf::response_promise promise;
   std::unique_ptr<snapshot_writer> writer;
   std::unordered_map<caf::actor_id, expected_participant> participants;
   size_t missing_reports = 0;
   size_t missing_finals = 0;
+  // The other nodes taking part (node strings).
+  std::set<std::string> peers;
+  // Root only: members that did not report `node_done_atom` yet.
+  std::set<std::string> busy_members;
+  // Root only: nodes lost while the snapshot ran.
+  std::vector<std::string> lost;
+  bool cut_announced = false;
   bool flushed = false;
   std::chrono::steady_clock::time_point started;
   uint64_t requested_at_ms = 0;
+
+  bool stores_file() const noexcept {
+    return writer != nullptr;
+  }
 };
 
 struct coordinator_state {
   module* mod = nullptr;
+  std::string my_node;
+  caf::actor sink;
   std::map<uint64_t, pending_snapshot> pending;
+  // Set on members of a cluster.
+  caf::actor root;
+  // All other nodes of the cluster, by node string.
+  std::map<std::string, node_info> nodes;
+  // Announcements received per (node, snapshot), and the numbers promised.
+  std::map<std::pair<std::string, uint64_t>, size_t> notices;
+  std::map<std::pair<std::string, uint64_t>, size_t> promised;
   static inline const char* name = "caf.snapshot.coordinator";
 };
 
 using coordinator_actor = caf::stateful_actor<coordinator_state>;
+
+// -- small helpers ------------------------------------------------------------
 
 void send_control(const caf::strong_actor_ptr& to, control_kind kind,
                   uint64_t id, caf::message_priority prio,
@@ -75,7 +114,20 @@ void send_flush(coordinator_actor* self, const caf::strong_actor_ptr& to,
                self->context());
 }
 
-std::string describe_missing(const pending_snapshot& snap) {
+bool is_member(coordinator_actor* self) {
+  return static_cast<bool>(self->state.root);
+}
+
+void publish_peers(coordinator_actor* self) {
+  std::vector<caf::actor> sinks;
+  for (auto& kvp : self->state.nodes)
+    sinks.emplace_back(kvp.second.sink);
+  auto& reg = self->state.mod->participants();
+  reg.cluster().set_peer_sinks(std::move(sinks));
+}
+
+std::string describe_missing(coordinator_actor* self,
+                             const pending_snapshot& snap) {
   std::string waiting_for_cut;
   std::string waiting_for_channels;
   size_t cuts = 0;
@@ -91,6 +143,9 @@ std::string describe_missing(const pending_snapshot& snap) {
       append(waiting_for_channels, channels, kvp.first);
   }
   std::string result = "snapshot " + std::to_string(snap.id);
+  auto sep = [&] { return result.back() == ')' || cuts + channels > 0
+                            ? ";"
+                            : ""; };
   if (cuts > 0) {
     result += " waited for the cut of " + std::to_string(cuts)
               + " actor(s): " + waiting_for_cut;
@@ -103,42 +158,77 @@ std::string describe_missing(const pending_snapshot& snap) {
     if (channels > 8)
       result += ", ...";
   }
+  std::string nodes;
+  for (auto& peer : snap.peers) {
+    auto key = std::make_pair(peer, snap.id);
+    auto p = self->state.promised.find(key);
+    auto n = self->state.notices.find(key);
+    size_t got = n != self->state.notices.end() ? n->second : 0;
+    if (p == self->state.promised.end() || got < p->second)
+      nodes += (nodes.empty() ? "" : ", ") + peer;
+  }
+  for (auto& member : snap.busy_members)
+    if (nodes.find(member) == std::string::npos)
+      nodes += (nodes.empty() ? "" : ", ") + member;
+  if (!nodes.empty())
+    result += sep() + std::string{" waited for node(s): "} + nodes;
   return result;
 }
 
+// -- life cycle of a snapshot -------------------------------------------------
+
 void close(coordinator_actor* self, uint64_t id) {
-  self->state.mod->participants().close(id);
-  self->state.pending.erase(id);
+  auto& st = self->state;
+  st.mod->participants().close(id);
+  st.pending.erase(id);
+  for (auto i = st.notices.begin(); i != st.notices.end();)
+    i = i->first.second <= id ? st.notices.erase(i) : std::next(i);
+  for (auto i = st.promised.begin(); i != st.promised.end();)
+    i = i->first.second <= id ? st.promised.erase(i) : std::next(i);
 }
 
 void fail(coordinator_actor* self, pending_snapshot& snap, caf::error err) {
   if (snap.writer)
     snap.writer->abort();
-  snap.promise.deliver(std::move(err));
+  if (snap.promise.pending())
+    snap.promise.deliver(err);
   // Participants that already cut stop recording; the others get a flush
   // when their late report arrives.
   for (auto& kvp : snap.participants)
     if (kvp.second.reported && !kvp.second.finished)
       send_flush(self, kvp.second.handle, snap.id);
+  if (is_member(self)) {
+    self->send(self->state.root, abort_atom::value, snap.id, std::move(err));
+  } else {
+    for (auto& kvp : self->state.nodes)
+      if (snap.peers.count(kvp.first) != 0)
+        self->send(kvp.second.coordinator, abort_atom::value, snap.id,
+                   caf::error{});
+  }
   close(self, snap.id);
 }
 
-void try_complete(coordinator_actor* self, pending_snapshot& snap) {
-  if (snap.missing_reports > 0)
-    return;
-  if (!snap.flushed) {
-    // Every participant has cut, so every message sent before a cut has
-    // been enqueued (local sends are synchronous) or sits in the clock
-    // (recorded by its sender): a flush behind it closes the channel.
-    snap.flushed = true;
-    for (auto& kvp : snap.participants)
-      if (!kvp.second.finished)
-        send_flush(self, kvp.second.handle, snap.id);
+bool channels_closed_everywhere(coordinator_actor* self,
+                                const pending_snapshot& snap) {
+  auto& st = self->state;
+  for (auto& peer : snap.peers) {
+    auto key = std::make_pair(peer, snap.id);
+    auto p = st.promised.find(key);
+    if (p == st.promised.end())
+      return false;
+    auto n = st.notices.find(key);
+    if ((n != st.notices.end() ? n->second : 0) < p->second)
+      return false;
   }
-  if (snap.missing_finals > 0)
-    return;
+  return true;
+}
+
+void store(coordinator_actor* self, pending_snapshot& snap) {
+  std::string reason;
+  for (auto& node : snap.lost)
+    reason += (reason.empty() ? "lost node(s): " : ", ") + node;
   std::string path;
-  auto size = snap.writer->commit(true, "", now_ms(), path);
+  auto size = snap.writer->commit(reason.empty(), reason, now_ms(), path);
   if (!size) {
     fail(self, snap, std::move(size.error()));
     return;
@@ -157,6 +247,42 @@ void try_complete(coordinator_actor* self, pending_snapshot& snap) {
   close(self, snap.id);
 }
 
+void try_complete(coordinator_actor* self, pending_snapshot& snap) {
+  if (snap.missing_reports > 0)
+    return;
+  if (!snap.cut_announced) {
+    snap.cut_announced = true;
+    for (auto& kvp : self->state.nodes)
+      if (snap.peers.count(kvp.first) != 0)
+        self->send(kvp.second.coordinator, cut_done_atom::value, snap.id,
+                   self->state.my_node,
+                   static_cast<uint64_t>(snap.participants.size()));
+  }
+  if (!channels_closed_everywhere(self, snap))
+    return;
+  if (!snap.flushed) {
+    // Every participant has cut, so every message sent before a cut has
+    // been enqueued (local sends are synchronous; remote ones precede their
+    // sender's announcement) or sits in the clock (recorded by its sender):
+    // a flush behind it closes the channel.
+    snap.flushed = true;
+    for (auto& kvp : snap.participants)
+      if (!kvp.second.finished)
+        send_flush(self, kvp.second.handle, snap.id);
+  }
+  if (snap.missing_finals > 0)
+    return;
+  if (!snap.stores_file()) {
+    self->send(self->state.root, node_done_atom::value, snap.id,
+               self->state.my_node);
+    close(self, snap.id);
+    return;
+  }
+  if (!snap.busy_members.empty())
+    return;
+  store(self, snap);
+}
+
 void expect(coordinator_actor* self, pending_snapshot& snap,
             caf::strong_actor_ptr who) {
   auto id = who->id();
@@ -170,63 +296,350 @@ void expect(coordinator_actor* self, pending_snapshot& snap,
                caf::message_priority::high, self->context());
 }
 
+void mark_participants(coordinator_actor* self, pending_snapshot& snap,
+                       std::vector<caf::actor_addr>& participants) {
+  snap.participants.reserve(participants.size());
+  for (auto& addr : participants)
+    if (auto hdl = caf::actor_cast<caf::strong_actor_ptr>(addr))
+      expect(self, snap, std::move(hdl));
+}
+
+// Standalone or root: a new snapshot that this node stores.
 void start(coordinator_actor* self, caf::response_promise rp) {
-  auto& mod = *self->state.mod;
+  auto& st = self->state;
+  auto& mod = *st.mod;
   auto act = mod.participants().activate();
-  auto& snap = self->state.pending[act.id];
+  auto& snap = st.pending[act.id];
   snap.id = act.id;
   snap.promise = std::move(rp);
   snap.started = std::chrono::steady_clock::now();
   snap.requested_at_ms = now_ms();
   auto writer = snapshot_writer::open(default_file_system(),
                                       mod.settings().directory, act.id,
-                                      caf::to_string(self->node()),
-                                      snap.requested_at_ms);
+                                      st.my_node, snap.requested_at_ms);
   if (!writer) {
     fail(self, snap, std::move(writer.error()));
     return;
   }
   snap.writer = std::move(*writer);
-  snap.participants.reserve(act.participants.size());
-  for (auto& addr : act.participants)
-    if (auto hdl = caf::actor_cast<caf::strong_actor_ptr>(addr))
-      expect(self, snap, std::move(hdl));
+  std::vector<std::string> taking_part{st.my_node};
+  for (auto& kvp : st.nodes) {
+    snap.peers.insert(kvp.first);
+    snap.busy_members.insert(kvp.first);
+    taking_part.emplace_back(kvp.first);
+  }
+  for (auto& kvp : st.nodes)
+    self->send(kvp.second.coordinator, start_atom::value, act.id,
+               taking_part);
+  mark_participants(self, snap, act.participants);
   self->delayed_send(self, mod.settings().timeout, deadline_atom::value,
                      act.id);
   try_complete(self, snap);
 }
 
-caf::behavior coordinator_fn(coordinator_actor* self, module* mod) {
-  self->state.mod = mod;
-  self->set_exit_handler([=](caf::exit_msg& msg) {
-    auto ids = std::vector<uint64_t>{};
-    for (auto& kvp : self->state.pending)
-      ids.emplace_back(kvp.first);
-    for (auto id : ids) {
-      auto i = self->state.pending.find(id);
-      if (i != self->state.pending.end())
-        fail(self, i->second,
-             make_error(errc::shutting_down,
-                        "snapshot " + std::to_string(id)
-                          + ": the actor system shuts down"));
+// Member: run the root's snapshot `id` on this node.
+void start_member(coordinator_actor* self, uint64_t id,
+                  const std::vector<std::string>& taking_part) {
+  auto& st = self->state;
+  auto act = st.mod->participants().activate(id);
+  auto& snap = st.pending[id];
+  snap.id = id;
+  snap.started = std::chrono::steady_clock::now();
+  for (auto& node : taking_part)
+    if (node != st.my_node && st.nodes.count(node) != 0)
+      snap.peers.insert(node);
+  mark_participants(self, snap, act.participants);
+  try_complete(self, snap);
+}
+
+// A node of the cluster is gone: nobody waits for it any longer.
+void lose_node(coordinator_actor* self, const std::string& node) {
+  auto& st = self->state;
+  auto i = st.nodes.find(node);
+  if (i == st.nodes.end())
+    return;
+  auto node_id = i->second.coordinator.node();
+  st.nodes.erase(i);
+  publish_peers(self);
+  st.mod->participants().cluster().forget(node_id);
+  std::vector<uint64_t> ids;
+  for (auto& kvp : st.pending)
+    ids.emplace_back(kvp.first);
+  for (auto id : ids) {
+    auto j = st.pending.find(id);
+    if (j == st.pending.end())
+      continue;
+    auto& snap = j->second;
+    if (snap.peers.erase(node) == 0)
+      continue;
+    if (snap.stores_file()) {
+      snap.busy_members.erase(node);
+      snap.lost.emplace_back(node);
     }
+    try_complete(self, snap);
+  }
+  if (!is_member(self)) {
+    std::vector<node_info> all;
+    all.push_back(node_info{caf::actor_cast<caf::actor>(self), st.sink,
+                            st.my_node});
+    for (auto& kvp : st.nodes)
+      all.emplace_back(kvp.second);
+    for (auto& kvp : st.nodes)
+      self->send(kvp.second.coordinator, members_atom::value, all);
+  }
+}
+
+void fail_all(coordinator_actor* self, const caf::error& err) {
+  std::vector<uint64_t> ids;
+  for (auto& kvp : self->state.pending)
+    ids.emplace_back(kvp.first);
+  for (auto id : ids) {
+    auto i = self->state.pending.find(id);
+    if (i != self->state.pending.end())
+      fail(self, i->second, err);
+  }
+}
+
+// -- records ------------------------------------------------------------------
+
+// Appends a cut report to the file (or relays it to the root).
+caf::error take_report(coordinator_actor* self, pending_snapshot& snap,
+                       cut_report& rep) {
+  if (!snap.stores_file()) {
+    rep.self = nullptr; // Not needed by the root; avoids a proxy there.
+    self->send(self->state.root, relay_atom::value, std::move(rep));
+    return caf::none;
+  }
+  auto err = snap.writer->append(rep.record);
+  for (size_t k = 0; !err && k < rep.queued.size(); ++k)
+    err = snap.writer->append(rep.queued[k]);
+  return err;
+}
+
+caf::error take_channels(coordinator_actor* self, pending_snapshot& snap,
+                         channel_report& rep) {
+  if (!snap.stores_file()) {
+    self->send(self->state.root, relay_atom::value, std::move(rep));
+    return caf::none;
+  }
+  caf::error err;
+  for (size_t k = 0; !err && k < rep.recorded.size(); ++k)
+    err = snap.writer->append(rep.recorded[k]);
+  return err;
+}
+
+// -- behavior -----------------------------------------------------------------
+
+caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
+                             caf::actor sink) {
+  auto& st = self->state;
+  st.mod = mod;
+  st.my_node = caf::to_string(self->node());
+  st.sink = std::move(sink);
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    fail_all(self, make_error(errc::shutting_down,
+                              "the actor system shuts down"));
     self->quit(std::move(msg.reason));
   });
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (st.root && msg.source == st.root.address()) {
+      st.root = nullptr;
+      fail_all(self, make_error(errc::node_lost,
+                                "the cluster's root "
+                                  + caf::to_string(msg.source.node())
+                                  + " is gone"));
+    }
+    std::string lost;
+    for (auto& kvp : st.nodes)
+      if (kvp.second.coordinator.address() == msg.source)
+        lost = kvp.first;
+    if (!lost.empty())
+      lose_node(self, lost);
+  });
   return {
+    // -- requests from users --------------------------------------------------
     [=](take_atom) {
-      auto rp = self->make_response_promise();
-      start(self, std::move(rp));
+      if (is_member(self)) {
+        // The root numbers and stores the cluster's snapshots.
+        self->delegate(self->state.root, take_atom::value);
+        return;
+      }
+      start(self, self->make_response_promise());
     },
+    // -- cluster membership ---------------------------------------------------
+    [=](join_atom, caf::actor root) {
+      // A local `caf::snapshot::join`: ask `root` to take us in.
+      auto& st = self->state;
+      auto rp = self->make_response_promise();
+      if (!root) {
+        rp.deliver(make_error(errc::invalid_argument, "no root coordinator"));
+        return;
+      }
+      if (!st.nodes.empty() || is_member(self)) {
+        rp.deliver(make_error(errc::invalid_argument,
+                              "this node is already part of a cluster"));
+        return;
+      }
+      self
+        ->request(root, st.mod->settings().timeout, join_atom::value,
+                  protocol_version, caf::actor_cast<caf::actor>(self),
+                  st.sink, st.my_node, st.mod->participants().latest())
+        .then(
+          [=](std::vector<node_info>& all, uint64_t latest) mutable {
+            auto& st = self->state;
+            st.root = root;
+            self->monitor(root);
+            st.mod->participants().raise_latest(latest);
+            st.mod->participants().set_clustered();
+            for (auto& x : all)
+              if (x.node != st.my_node && x.coordinator && x.sink)
+                st.nodes[x.node] = x;
+            for (auto& kvp : st.nodes)
+              if (kvp.second.coordinator != root)
+                self->monitor(kvp.second.coordinator);
+            publish_peers(self);
+            rp.deliver(caf::unit);
+          },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    },
+    [=](join_atom, uint32_t version, caf::actor coord, caf::actor sink,
+        std::string& node, uint64_t latest) {
+      // A member asks to join this (root) node.
+      auto& st = self->state;
+      auto rp = self->make_response_promise();
+      if (version != protocol_version) {
+        rp.deliver(make_error(errc::incompatible_version,
+                              "node " + node + " speaks snapshot protocol "
+                                + std::to_string(version) + ", this node "
+                                + std::to_string(protocol_version)));
+        return;
+      }
+      if (is_member(self)) {
+        rp.deliver(make_error(errc::invalid_argument,
+                              "this node is a member, not the root, of "
+                              "its cluster"));
+        return;
+      }
+      if (!coord || !sink || node.empty() || node == st.my_node) {
+        rp.deliver(make_error(errc::invalid_argument,
+                              "malformed join request"));
+        return;
+      }
+      auto& reg = st.mod->participants();
+      reg.raise_latest(latest);
+      reg.set_clustered();
+      st.nodes[node] = node_info{coord, sink, node};
+      self->monitor(coord);
+      publish_peers(self);
+      std::vector<node_info> all;
+      all.push_back(node_info{caf::actor_cast<caf::actor>(self), st.sink,
+                              st.my_node});
+      for (auto& kvp : st.nodes)
+        all.emplace_back(kvp.second);
+      for (auto& kvp : st.nodes)
+        if (kvp.first != node)
+          self->send(kvp.second.coordinator, members_atom::value, all);
+      rp.deliver(std::move(all), reg.latest());
+    },
+    [=](members_atom, std::vector<node_info>& all) {
+      auto& st = self->state;
+      if (!is_member(self)
+          || caf::actor_cast<caf::actor>(self->current_sender()) != st.root)
+        return;
+      std::map<std::string, node_info> nodes;
+      for (auto& x : all)
+        if (x.node != st.my_node && x.coordinator && x.sink)
+          nodes[x.node] = x;
+      for (auto& kvp : nodes)
+        if (st.nodes.count(kvp.first) == 0)
+          self->monitor(kvp.second.coordinator);
+      std::vector<std::string> gone;
+      for (auto& kvp : st.nodes)
+        if (nodes.count(kvp.first) == 0)
+          gone.emplace_back(kvp.first);
+      for (auto& kvp : nodes)
+        st.nodes[kvp.first] = kvp.second;
+      publish_peers(self);
+      for (auto& node : gone)
+        lose_node(self, node);
+    },
+    // -- snapshots across nodes -----------------------------------------------
+    [=](start_atom, uint64_t id, std::vector<std::string>& taking_part) {
+      auto& st = self->state;
+      if (!is_member(self)
+          || caf::actor_cast<caf::actor>(self->current_sender()) != st.root
+          || st.pending.count(id) != 0)
+        return;
+      start_member(self, id, taking_part);
+    },
+    [=](cut_done_atom, uint64_t id, std::string& node, uint64_t count) {
+      auto& st = self->state;
+      if (st.nodes.count(node) == 0)
+        return;
+      st.promised[std::make_pair(node, id)] = count;
+      auto i = st.pending.find(id);
+      if (i != st.pending.end())
+        try_complete(self, i->second);
+    },
+    [=](notice_atom, caf::node_id& node, uint64_t prev, uint64_t next) {
+      // From the local sink: a remote participant cut for (prev, next].
+      auto& st = self->state;
+      auto name = caf::to_string(node);
+      auto latest = st.mod->participants().latest();
+      for (auto id = prev + 1; id <= next; ++id) {
+        if (id <= latest && st.pending.count(id) == 0)
+          continue; // Closed here already.
+        ++st.notices[std::make_pair(name, id)];
+      }
+      for (auto id = prev + 1; id <= next; ++id) {
+        auto i = st.pending.find(id);
+        if (i != st.pending.end())
+          try_complete(self, i->second);
+      }
+    },
+    [=](relay_atom, cut_report& rep) {
+      auto i = self->state.pending.find(rep.snapshot_id);
+      if (i == self->state.pending.end() || !i->second.stores_file())
+        return;
+      if (auto err = take_report(self, i->second, rep))
+        fail(self, i->second, std::move(err));
+    },
+    [=](relay_atom, channel_report& rep) {
+      auto i = self->state.pending.find(rep.snapshot_id);
+      if (i == self->state.pending.end() || !i->second.stores_file())
+        return;
+      if (auto err = take_channels(self, i->second, rep))
+        fail(self, i->second, std::move(err));
+    },
+    [=](node_done_atom, uint64_t id, std::string& node) {
+      auto i = self->state.pending.find(id);
+      if (i == self->state.pending.end() || !i->second.stores_file())
+        return;
+      i->second.busy_members.erase(node);
+      try_complete(self, i->second);
+    },
+    [=](abort_atom, uint64_t id, caf::error& err) {
+      auto i = self->state.pending.find(id);
+      if (i == self->state.pending.end())
+        return;
+      if (!err)
+        err = make_error(errc::node_lost, "snapshot "
+                                            + std::to_string(id)
+                                            + " aborted by the root");
+      fail(self, i->second, std::move(err));
+    },
+    // -- local participants ---------------------------------------------------
     [=](joined_atom, caf::strong_actor_ptr who, uint64_t epoch) {
       if (!who)
         return;
       for (auto& kvp : self->state.pending)
-        if (kvp.first > epoch && !kvp.second.flushed)
+        if (kvp.first > epoch && !kvp.second.cut_announced)
           expect(self, kvp.second, who);
     },
     [=](report_atom, cut_report& rep) {
       auto i = self->state.pending.find(rep.snapshot_id);
-      if (i == self->state.pending.end() || i->second.flushed) {
+      if (i == self->state.pending.end() || i->second.cut_announced) {
         // Stale: the snapshot failed, timed out, or moved on without this
         // actor. Stop its channel recording.
         send_flush(self, rep.self, rep.snapshot_id);
@@ -248,10 +661,7 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod) {
         fail(self, snap, std::move(rep.failure));
         return;
       }
-      auto err = snap.writer->append(rep.record);
-      for (size_t k = 0; !err && k < rep.queued.size(); ++k)
-        err = snap.writer->append(rep.queued[k]);
-      if (err) {
+      if (auto err = take_report(self, snap, rep)) {
         fail(self, snap, std::move(err));
         return;
       }
@@ -267,10 +677,7 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod) {
         return;
       j->second.finished = true;
       --snap.missing_finals;
-      caf::error err;
-      for (size_t k = 0; !err && k < rep.recorded.size(); ++k)
-        err = snap.writer->append(rep.recorded[k]);
-      if (err) {
+      if (auto err = take_channels(self, snap, rep)) {
         fail(self, snap, std::move(err));
         return;
       }
@@ -280,7 +687,7 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod) {
       auto i = self->state.pending.find(id);
       if (i == self->state.pending.end())
         return;
-      auto reason = describe_missing(i->second);
+      auto reason = describe_missing(self, i->second);
       fail(self, i->second, make_error(errc::timed_out, std::move(reason)));
     },
   };
@@ -288,9 +695,10 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod) {
 
 } // namespace
 
-caf::actor spawn_coordinator(module& mod) {
+caf::actor spawn_coordinator(module& mod, caf::actor sink) {
   return mod.system().spawn<caf::detached + caf::hidden>(coordinator_fn,
-                                                         &mod);
+                                                         &mod,
+                                                         std::move(sink));
 }
 
 } // namespace caf::snapshot::detail

@@ -37,6 +37,10 @@ std::string to_string(errc x) {
       return "state_mismatch";
     case errc::shutting_down:
       return "shutting_down";
+    case errc::incompatible_version:
+      return "incompatible_version";
+    case errc::node_lost:
+      return "node_lost";
   }
   return "errc(" + std::to_string(static_cast<unsigned>(x)) + ")";
 }

@@ -8,6 +8,7 @@
 #include "caf/send.hpp"
 
 #include "caf/snapshot/coordinator.hpp"
+#include "caf/snapshot/detail/notice_sink.hpp"
 #include "caf/snapshot/detail/protocol.hpp"
 #include "caf/snapshot/errc.hpp"
 #include "caf/snapshot/global_snapshot.hpp"
@@ -54,10 +55,12 @@ void module::init(caf::actor_system_config& cfg) {
   cfg.add_message_type<detail::cut_report>("caf::snapshot::cut_report");
   cfg.add_message_type<detail::channel_report>(
     "caf::snapshot::channel_report");
+  cfg.add_message_type<detail::node_info>("caf::snapshot::node_info");
 }
 
 void module::start() {
-  coordinator_ = detail::spawn_coordinator(*this);
+  sink_ = sys_.spawn<detail::notice_sink, caf::hidden>(&registry_);
+  coordinator_ = detail::spawn_coordinator(*this, sink_);
   registry_.set_coordinator(coordinator_);
 }
 
@@ -70,6 +73,10 @@ void module::stop() {
     self->send_exit(coordinator_, caf::exit_reason::user_shutdown);
     self->wait_for(coordinator_);
     coordinator_ = nullptr;
+  }
+  if (sink_) {
+    caf::anon_send_exit(sink_, caf::exit_reason::user_shutdown);
+    sink_ = nullptr;
   }
 }
 

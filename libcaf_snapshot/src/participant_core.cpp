@@ -54,6 +54,11 @@ participant_core::participant_core(caf::abstract_actor* self,
     if (parent != nullptr && parent->registry_ == registry_)
       parent_epoch = &parent->epoch_;
     epoch_ = registry_->add(self->address(), parent_epoch);
+    // In a cluster, other nodes must know a newborn's epoch before its first
+    // message reaches them (they assume 0 for participants they never heard
+    // of). Sent from the spawning thread, before the actor can run.
+    if (registry_->clustered() && epoch_ > 0)
+      announce(epoch_, epoch_);
   }
 }
 
@@ -67,10 +72,31 @@ participant_core::stamp_incoming(caf::mailbox_element_ptr x) const {
   if (as_tagged(*x) != nullptr)
     return x; // Control traffic and delayed sends keep their colour.
   auto src = current_;
-  auto colour = src != nullptr && src->registry_ == registry_
-                  ? src->epoch_
-                  : external_colour;
-  return stamp(std::move(x), colour);
+  if (src != nullptr && src->registry_ == registry_)
+    return stamp(std::move(x), src->epoch_);
+  auto word = registry_->word();
+  if (registry_->clustered() && x->sender
+      && x->sender->node() != self_->node()) {
+    // From another node: its sender announced its epoch through the same
+    // connection before sending anything after its cut.
+    auto colour = registry_->cluster().remote_epoch(x->sender->node(),
+                                                    x->sender->id());
+    if ((word & 1) == 0 && colour == (word >> 1))
+      return x;
+    return stamp(std::move(x), colour);
+  }
+  if ((word & 1) == 0)
+    return x;
+  return stamp(std::move(x), external_colour);
+}
+
+void participant_core::announce(uint64_t prev, uint64_t next) {
+  auto sinks = registry_->cluster().peer_sinks();
+  if (sinks.empty())
+    return;
+  auto self = caf::actor_cast<caf::actor>(self_);
+  for (auto& sink : sinks)
+    caf::send_as(self, sink, notice_atom::value, prev, next);
 }
 
 void participant_core::on_control(const tagged_element& x) {
@@ -229,6 +255,9 @@ void participant_core::take_cut(uint64_t id, actor_status status,
       if (first + j > before)
         queued[j].emplace_back(make_record(*token));
   }
+  // Other nodes learn the new epoch before any message sent after the cut.
+  if (registry_ != nullptr && registry_->clustered())
+    announce(first - 1, id);
   // One report per snapshot; then record channels until flushed.
   for (size_t j = 0; j < count; ++j) {
     cut_report rep;
@@ -263,9 +292,9 @@ void participant_core::on_terminate(const caf::error& reason) {
   // Leave the registry first: a snapshot activated after this point does not
   // expect us; one activated before is returned here and gets our last cut.
   auto active = registry_->remove(self_->id());
-  registry_ = nullptr;
   if (active > epoch_)
     take_cut(active, actor_status::exited, reason);
+  registry_ = nullptr;
   while (recording_ && !recording_->snapshots.empty())
     finish(0);
   recording_.reset();

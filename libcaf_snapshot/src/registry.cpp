@@ -1,5 +1,7 @@
 #include "caf/snapshot/detail/registry.hpp"
 
+#include <algorithm>
+
 #include "caf/actor_cast.hpp"
 #include "caf/send.hpp"
 
@@ -42,14 +44,35 @@ uint64_t registry::highest_active() const {
 
 registry::activation registry::activate() {
   std::lock_guard<std::mutex> guard{mtx_};
+  return activate_locked(latest_ + 1);
+}
+
+registry::activation registry::activate(uint64_t id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return activate_locked(id);
+}
+
+registry::activation registry::activate_locked(uint64_t id) {
   activation result;
-  result.id = ++latest_;
-  active_.insert(result.id);
+  result.id = id;
+  latest_ = std::max(latest_, id);
+  active_.insert(id);
   update_word_locked();
   result.participants.reserve(members_.size());
   for (auto& kvp : members_)
     result.participants.emplace_back(kvp.second);
   return result;
+}
+
+void registry::raise_latest(uint64_t id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  latest_ = std::max(latest_, id);
+  update_word_locked();
+}
+
+uint64_t registry::latest() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return latest_;
 }
 
 void registry::close(uint64_t id) {
@@ -66,6 +89,11 @@ bool registry::contains(caf::actor_id who) const {
 size_t registry::size() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return members_.size();
+}
+
+caf::actor registry::coordinator() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return coordinator_;
 }
 
 void registry::set_coordinator(caf::actor coordinator) {

@@ -1,6 +1,7 @@
 // Umbrella header of caf-snapshot.
 #pragma once
 
+#include "caf/snapshot/cluster.hpp"
 #include "caf/snapshot/coordinator.hpp"
 #include "caf/snapshot/errc.hpp"
 #include "caf/snapshot/fwd.hpp"

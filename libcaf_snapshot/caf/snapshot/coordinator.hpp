@@ -29,8 +29,9 @@ caf::actor coordinator(const caf::actor_system& sys);
 
 namespace detail {
 
-/// Spawns the coordinator actor of `mod` (called by the module).
-caf::actor spawn_coordinator(module& mod);
+/// Spawns the coordinator actor of `mod` (called by the module); `sink`
+/// receives other nodes' epoch announcements.
+caf::actor spawn_coordinator(module& mod, caf::actor sink);
 
 } // namespace detail
 

@@ -55,6 +55,12 @@ enum class errc : uint8_t {
   state_mismatch = 12,
   /// The actor system shut down before the snapshot completed.
   shutting_down = 13,
+  /// A node speaks another version of the snapshot protocol and was refused.
+  /// Retrying does not help; upgrade one side.
+  incompatible_version = 14,
+  /// A node of the cluster was lost (shutdown, crash, disconnect). The
+  /// context names it. Retrying helps: later snapshots leave it out.
+  node_lost = 15,
 };
 
 /// Returns the enumerator name of `x`, e.g., `"timed_out"`.

@@ -84,6 +84,7 @@ private:
   detail::registry registry_;
   snapshot::settings settings_;
   caf::actor coordinator_;
+  caf::actor sink_;
 };
 
 } // namespace caf::snapshot

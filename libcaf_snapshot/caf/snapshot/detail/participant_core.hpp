@@ -79,7 +79,7 @@ public:
     auto word = registry_->word();
     auto src = current_;
     if (src == nullptr || src->registry_ != registry_)
-      return (word & 1) != 0;
+      return (word & 1) != 0 || registry_->clustered();
     return word != (src->epoch_ << 1);
   }
 
@@ -156,6 +156,8 @@ protected:
   virtual std::string type_name() const = 0;
 
 private:
+  void announce(uint64_t prev, uint64_t next);
+
   void remember_skipped(const caf::mailbox_element& x);
 
   void forget_skipped(const caf::mailbox_element& x);

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "caf/actor.hpp"
 #include "caf/actor_control_block.hpp"
 #include "caf/atom.hpp"
 #include "caf/error.hpp"
@@ -25,6 +27,51 @@ using joined_atom = caf::atom_constant<caf::atom("snp_joined")>;
 
 /// A snapshot's deadline passed.
 using deadline_atom = caf::atom_constant<caf::atom("snp_dline")>;
+
+/// A participant announces its new epoch to another node: `(old, new]` are
+/// the snapshots it just took its cut for (empty at birth).
+using notice_atom = caf::atom_constant<caf::atom("snp_notice")>;
+
+// -- between the coordinators of a cluster ------------------------------------
+
+/// Member -> root: join the cluster (protocol version, coordinator, sink,
+/// latest snapshot ID of the member).
+using join_atom = caf::atom_constant<caf::atom("snp_join")>;
+
+/// Root -> members: the coordinators and sinks of all nodes.
+using members_atom = caf::atom_constant<caf::atom("snp_membr")>;
+
+/// Root -> members: start snapshot `id`.
+using start_atom = caf::atom_constant<caf::atom("snp_start")>;
+
+/// Any node -> all other nodes: my participants have all cut for `id`;
+/// expect this many notices from me.
+using cut_done_atom = caf::atom_constant<caf::atom("snp_cutdn")>;
+
+/// Member -> root: a relayed cut report or channel report.
+using relay_atom = caf::atom_constant<caf::atom("snp_relay")>;
+
+/// Member -> root: all channels of my participants are recorded for `id`.
+using node_done_atom = caf::atom_constant<caf::atom("snp_nodedn")>;
+
+/// Any node -> root, root -> members: snapshot `id` failed.
+using abort_atom = caf::atom_constant<caf::atom("snp_abort")>;
+
+/// Version of the protocol between coordinators. Nodes speaking another
+/// version are refused when they join.
+constexpr uint32_t protocol_version = 1;
+
+/// One node of a cluster as the coordinators see it.
+struct node_info {
+  caf::actor coordinator;
+  caf::actor sink;
+  std::string node;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_info& x) {
+  return f(caf::meta::type_name("node_info"), x.coordinator, x.sink, x.node);
+}
 
 /// Payload of `report_atom`.
 struct cut_report {

@@ -13,6 +13,8 @@
 #include "caf/actor.hpp"
 #include "caf/actor_addr.hpp"
 
+#include "caf/snapshot/detail/cluster_view.hpp"
+
 namespace caf::snapshot::detail {
 
 /// Thread-safe registry of participants. All members are safe to call from
@@ -46,6 +48,31 @@ public:
   /// Starts a new snapshot and lists the participants that must cut for it.
   activation activate();
 
+  /// Starts snapshot `id`, chosen by the cluster's root coordinator.
+  activation activate(uint64_t id);
+
+  /// Makes future snapshot IDs larger than `id` (when joining a cluster).
+  void raise_latest(uint64_t id);
+
+  /// The latest activated snapshot ID.
+  uint64_t latest() const;
+
+  /// Whether this system takes part in a cluster: enqueue must then look
+  /// at messages from other nodes. Read with relaxed ordering.
+  bool clustered() const noexcept {
+    return clustered_.load(std::memory_order_relaxed);
+  }
+
+  /// What this node knows about the other nodes of its cluster.
+  cluster_view& cluster() noexcept {
+    return cluster_;
+  }
+
+  /// Marks this system as part of a cluster.
+  void set_clustered() noexcept {
+    clustered_.store(true, std::memory_order_seq_cst);
+  }
+
   /// Marks snapshot `id` as finished (stored, failed or timed out).
   void close(uint64_t id);
 
@@ -55,20 +82,27 @@ public:
   /// Number of registered participants.
   size_t size() const;
 
+  /// The actor that receives join notices.
+  caf::actor coordinator() const;
+
   /// Sets the actor that receives join notices.
   void set_coordinator(caf::actor coordinator);
 
 private:
   void update_word_locked() noexcept;
 
+  activation activate_locked(uint64_t id);
+
   // Read on every enqueue: keep it off the cache line of the mutex, which
   // spawns and exits write.
   alignas(64) std::atomic<uint64_t> word_{0};
+  std::atomic<bool> clustered_{false};
   alignas(64) mutable std::mutex mtx_;
   uint64_t latest_ = 0;
   std::set<uint64_t> active_;
   std::unordered_map<caf::actor_id, caf::actor_addr> members_;
   caf::actor coordinator_;
+  cluster_view cluster_;
 };
 
 } // namespace caf::snapshot::detail
