@@ -121,9 +121,26 @@ void participant_core::on_control(const tagged_element& x) {
       }
       break;
     }
+    case control_kind::relay:
+      if (x.token) {
+        // Sent from here, the message carries this participant's epoch now:
+        // before the cut if it left the clock before the cut, after it
+        // otherwise (then the cut recorded it as in the clock).
+        x.token->observe();
+        send_relayed(*x.token);
+      }
+      break;
     default:
       break;
   }
+}
+
+void participant_core::send_relayed(const delayed_token& x) {
+  if (x.relay_to)
+    x.relay_to->enqueue(caf::make_mailbox_element(
+                          caf::actor_cast<caf::strong_actor_ptr>(self_),
+                          x.mid, {}, x.content),
+                        nullptr);
 }
 
 bool participant_core::observe(const caf::mailbox_element& x) {
@@ -299,6 +316,17 @@ void participant_core::on_terminate(const caf::error& reason) {
     finish(0);
   recording_.reset();
   stash_.reset();
+  // Delayed messages to other nodes still travel through us: hand them to
+  // the clock directly, so that they arrive although we are gone.
+  for (auto& token : delayed_)
+    if (token->relay_to
+        && token->state.exchange(delayed_token::observed)
+             != delayed_token::observed)
+      sys_.clock().schedule_message(
+        token->due, token->relay_to,
+        caf::make_mailbox_element(caf::actor_cast<caf::strong_actor_ptr>(
+                                    self_),
+                                  token->mid, {}, token->content));
   delayed_.clear();
 }
 
@@ -311,6 +339,25 @@ void participant_core::schedule_tracked(caf::actor_clock::time_point at,
   auto target = caf::actor_cast<caf::abstract_actor*>(receiver);
   auto& clock = sys_.clock();
   auto sender = caf::actor_cast<caf::strong_actor_ptr>(self_);
+  // To another node: the clock delivers to ourselves, we send it on.
+  if (registry_ != nullptr && registry_->clustered()
+      && target->node() != self_->node()) {
+    auto token = std::make_shared<delayed_token>();
+    token->content = content;
+    token->mid = mid;
+    token->receiver = target->id();
+    token->receiver_node = caf::to_string(target->node());
+    token->relay_to = std::move(receiver);
+    token->due = at;
+    auto elem = new tagged_element(sender, mid, {}, std::move(content),
+                                   epoch_);
+    elem->control = control_kind::relay;
+    elem->token = token;
+    delayed_.emplace_back(std::move(token));
+    clock.schedule_message(at, std::move(sender),
+                           caf::mailbox_element_ptr{elem});
+    return;
+  }
   // Only channels between participants of this system are part of its
   // snapshots; everything else goes through the clock untouched.
   if (registry_ == nullptr || !is_local_participant(receiver)) {

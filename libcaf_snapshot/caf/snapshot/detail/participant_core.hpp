@@ -158,6 +158,8 @@ protected:
 private:
   void announce(uint64_t prev, uint64_t next);
 
+  void send_relayed(const delayed_token& x);
+
   void remember_skipped(const caf::mailbox_element& x);
 
   void forget_skipped(const caf::mailbox_element& x);

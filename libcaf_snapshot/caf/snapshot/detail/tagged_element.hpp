@@ -10,6 +10,7 @@
 #include <string>
 #include <typeinfo>
 
+#include "caf/actor_clock.hpp"
 #include "caf/actor_control_block.hpp"
 #include "caf/mailbox_element.hpp"
 #include "caf/message.hpp"
@@ -29,6 +30,9 @@ enum class control_kind : uint8_t {
   /// Tells the receiver that all messages of colour < `snapshot_id` sent to
   /// it are ahead of this element in its queue of the same priority.
   flush,
+  /// A participant's `delayed_send` to another node, due now: the
+  /// participant sends it on, so that it leaves with its current epoch.
+  relay,
 };
 
 /// Shared between a participant that issued a `delayed_send` and the element
@@ -48,6 +52,10 @@ struct delayed_token {
   caf::message_id mid;
   caf::actor_id receiver = 0;
   std::string receiver_node;
+  /// For messages to other nodes: the receiver and the due time (the
+  /// message travels through its sender, see `control_kind::relay`).
+  caf::strong_actor_ptr relay_to;
+  caf::actor_clock::time_point due;
 
   /// Marks the token as observed by the receiver and returns the highest
   /// snapshot ID the sender recorded it for (0 if none).
