@@ -90,6 +90,11 @@ struct coordinator_state {
   // Announcements received per (node, snapshot), and the numbers promised.
   std::map<std::pair<std::string, uint64_t>, size_t> notices;
   std::map<std::pair<std::string, uint64_t>, size_t> promised;
+  // Members: the highest snapshot the root started here, and reports of
+  // participants that cut for a later one (a message from a node that cut
+  // already can reach them before the root's start message reaches us).
+  uint64_t highest_started = 0;
+  std::map<uint64_t, std::vector<cut_report>> early_reports;
   static inline const char* name = "caf.snapshot.coordinator";
 };
 
@@ -337,10 +342,16 @@ void start(coordinator_actor* self, caf::response_promise rp) {
   try_complete(self, snap);
 }
 
+void handle_report(coordinator_actor* self, cut_report& rep);
+
+caf::error take_report(coordinator_actor* self, pending_snapshot& snap,
+                       cut_report& rep);
+
 // Member: run the root's snapshot `id` on this node.
 void start_member(coordinator_actor* self, uint64_t id,
                   const std::vector<std::string>& taking_part) {
   auto& st = self->state;
+  st.highest_started = std::max(st.highest_started, id);
   auto act = st.mod->participants().activate(id);
   auto& snap = st.pending[id];
   snap.id = id;
@@ -349,6 +360,53 @@ void start_member(coordinator_actor* self, uint64_t id,
     if (node != st.my_node && st.nodes.count(node) != 0)
       snap.peers.insert(node);
   mark_participants(self, snap, act.participants);
+  auto early = st.early_reports.find(id);
+  if (early != st.early_reports.end()) {
+    auto reports = std::move(early->second);
+    st.early_reports.erase(early);
+    for (auto& rep : reports)
+      handle_report(self, rep);
+  }
+  auto i = st.pending.find(id);
+  if (i != st.pending.end())
+    try_complete(self, i->second);
+}
+
+void handle_report(coordinator_actor* self, cut_report& rep) {
+  auto& st = self->state;
+  auto i = st.pending.find(rep.snapshot_id);
+  if (i == st.pending.end() && is_member(self)
+      && rep.snapshot_id > st.highest_started) {
+    // The root's start message is still on its way.
+    st.early_reports[rep.snapshot_id].emplace_back(std::move(rep));
+    return;
+  }
+  if (i == st.pending.end() || i->second.cut_announced) {
+    // Stale: the snapshot failed, timed out, or moved on without this
+    // actor. Stop its channel recording.
+    send_flush(self, rep.self, rep.snapshot_id);
+    return;
+  }
+  auto& snap = i->second;
+  if (!rep.self)
+    return;
+  auto j = snap.participants.find(rep.self->id());
+  if (j == snap.participants.end()) {
+    expect(self, snap, rep.self);
+    j = snap.participants.find(rep.self->id());
+  }
+  if (j->second.reported)
+    return;
+  j->second.reported = true;
+  --snap.missing_reports;
+  if (rep.failure) {
+    fail(self, snap, std::move(rep.failure));
+    return;
+  }
+  if (auto err = take_report(self, snap, rep)) {
+    fail(self, snap, std::move(err));
+    return;
+  }
   try_complete(self, snap);
 }
 
@@ -637,36 +695,7 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
         if (kvp.first > epoch && !kvp.second.cut_announced)
           expect(self, kvp.second, who);
     },
-    [=](report_atom, cut_report& rep) {
-      auto i = self->state.pending.find(rep.snapshot_id);
-      if (i == self->state.pending.end() || i->second.cut_announced) {
-        // Stale: the snapshot failed, timed out, or moved on without this
-        // actor. Stop its channel recording.
-        send_flush(self, rep.self, rep.snapshot_id);
-        return;
-      }
-      auto& snap = i->second;
-      if (!rep.self)
-        return;
-      auto j = snap.participants.find(rep.self->id());
-      if (j == snap.participants.end()) {
-        expect(self, snap, rep.self);
-        j = snap.participants.find(rep.self->id());
-      }
-      if (j->second.reported)
-        return;
-      j->second.reported = true;
-      --snap.missing_reports;
-      if (rep.failure) {
-        fail(self, snap, std::move(rep.failure));
-        return;
-      }
-      if (auto err = take_report(self, snap, rep)) {
-        fail(self, snap, std::move(err));
-        return;
-      }
-      try_complete(self, snap);
-    },
+    [=](report_atom, cut_report& rep) { handle_report(self, rep); },
     [=](final_atom, channel_report& rep) {
       auto i = self->state.pending.find(rep.snapshot_id);
       if (i == self->state.pending.end())
