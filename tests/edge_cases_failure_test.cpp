@@ -250,3 +250,37 @@ TEST(edge_timeout, stuck_participant_fails_snapshot_with_timed_out_naming_it) {
   EXPECT_NE(find_actor(*s, stuck.id()), nullptr);
   EXPECT_NE(find_actor(*s, idle.id()), nullptr);
 }
+
+TEST(edge_pause, other_actors_keep_handling_messages_while_a_snapshot_waits) {
+  // A participant stuck in a handler keeps the snapshot from completing;
+  // meanwhile everybody else, participants that already took their cut
+  // included, goes on handling messages: there is no global pause.
+  fixture f;
+  auto g = f.make_gate();
+  auto stuck = f.spawn(counter_fn, g);
+  auto busy = f.spawn(counter_fn, gate_ptr{});
+  caf::anon_send(stuck, block_atom::value);
+  ASSERT_TRUE(g->wait_entered());
+  async_take pending{f.sys};
+  coordinator_barrier(f.sys); // the markers are queued everywhere
+  auto mod = snap::module::find(f.sys);
+  ASSERT_NE(mod, nullptr);
+  EXPECT_NE(mod->participants().highest_active(), 0u);
+  for (int round = 1; round <= 100; ++round) {
+    caf::anon_send(busy, round);
+    // The snapshot is still running (the stuck actor has not cut) ...
+    ASSERT_NE(mod->participants().highest_active(), 0u);
+    // ... and `busy` handled every message so far.
+    ASSERT_EQ(ask<int64_t>(f.sys, busy, query_atom::value), round);
+  }
+  g->release();
+  auto s = pending.load();
+  auto rec = find_actor(s, busy.id());
+  ASSERT_NE(rec, nullptr);
+  // `busy` took its cut when the marker arrived, before the 100 messages
+  // (the marker is urgent), or between two of them: never in a handler.
+  counter_state st;
+  ASSERT_FALSE(rec->load_state(st));
+  EXPECT_LE(st.handled, 100);
+  EXPECT_EQ(st.sum, st.handled * (st.handled + 1) / 2);
+}
