@@ -169,12 +169,15 @@ std::string describe_missing(coordinator_actor* self,
     auto p = self->state.promised.find(key);
     auto n = self->state.notices.find(key);
     size_t got = n != self->state.notices.end() ? n->second : 0;
-    if (p == self->state.promised.end() || got < p->second)
-      nodes += (nodes.empty() ? "" : ", ") + peer;
+    if (p == self->state.promised.end())
+      nodes += (nodes.empty() ? "" : ", ") + peer + " (cut not done)";
+    else if (got < p->second)
+      nodes += (nodes.empty() ? "" : ", ") + peer + " (" + std::to_string(got)
+               + " of " + std::to_string(p->second) + " announcements)";
   }
   for (auto& member : snap.busy_members)
     if (nodes.find(member) == std::string::npos)
-      nodes += (nodes.empty() ? "" : ", ") + member;
+      nodes += (nodes.empty() ? "" : ", ") + member + " (channels)";
   if (!nodes.empty())
     result += sep() + std::string{" waited for node(s): "} + nodes;
   return result;
@@ -186,10 +189,15 @@ void close(coordinator_actor* self, uint64_t id) {
   auto& st = self->state;
   st.mod->participants().close(id);
   st.pending.erase(id);
+  // Forget the counts of this snapshot and of older ones that are not
+  // running here (overlapping snapshots may complete out of order).
+  auto obsolete = [&](uint64_t x) {
+    return x == id || (x < id && st.pending.count(x) == 0);
+  };
   for (auto i = st.notices.begin(); i != st.notices.end();)
-    i = i->first.second <= id ? st.notices.erase(i) : std::next(i);
+    i = obsolete(i->first.second) ? st.notices.erase(i) : std::next(i);
   for (auto i = st.promised.begin(); i != st.promised.end();)
-    i = i->first.second <= id ? st.promised.erase(i) : std::next(i);
+    i = obsolete(i->first.second) ? st.promised.erase(i) : std::next(i);
 }
 
 void fail(coordinator_actor* self, pending_snapshot& snap, caf::error err) {
@@ -725,9 +733,11 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
 } // namespace
 
 caf::actor spawn_coordinator(module& mod, caf::actor sink) {
-  return mod.system().spawn<caf::detached + caf::hidden>(coordinator_fn,
-                                                         &mod,
-                                                         std::move(sink));
+  // Not detached: in a cluster, CAF 0.17.6's middleman can drop queued
+  // down messages that still hold a reference to the coordinator, and the
+  // actor system then waits forever for a detached actor's thread.
+  return mod.system().spawn<caf::hidden>(coordinator_fn, &mod,
+                                         std::move(sink));
 }
 
 } // namespace caf::snapshot::detail

@@ -18,7 +18,7 @@ uint64_t registry::add(const caf::actor_addr& who,
     // Newborns of non-participants start after every activated snapshot:
     // they are not part of any cut taken so far.
     epoch = parent_epoch != nullptr ? *parent_epoch : latest_;
-    members_.emplace(who.id(), who);
+    members_.emplace(who.id(), member{who, epoch});
     if (!active_.empty() && epoch < *active_.rbegin())
       coordinator = coordinator_;
   }
@@ -60,7 +60,8 @@ registry::activation registry::activate_locked(uint64_t id) {
   update_word_locked();
   result.participants.reserve(members_.size());
   for (auto& kvp : members_)
-    result.participants.emplace_back(kvp.second);
+    if (kvp.second.first_epoch < id)
+      result.participants.emplace_back(kvp.second.addr);
   return result;
 }
 

@@ -100,7 +100,13 @@ private:
   alignas(64) mutable std::mutex mtx_;
   uint64_t latest_ = 0;
   std::set<uint64_t> active_;
-  std::unordered_map<caf::actor_id, caf::actor_addr> members_;
+  struct member {
+    caf::actor_addr addr;
+    // Epoch at registration: a participant born at or after a snapshot's ID
+    // (a child of a parent that already cut) does not take part in it.
+    uint64_t first_epoch;
+  };
+  std::unordered_map<caf::actor_id, member> members_;
   caf::actor coordinator_;
   cluster_view cluster_;
 };
