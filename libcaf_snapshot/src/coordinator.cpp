@@ -95,6 +95,10 @@ struct coordinator_state {
   // already can reach them before the root's start message reaches us).
   uint64_t highest_started = 0;
   std::map<uint64_t, std::vector<cut_report>> early_reports;
+  // Members: take requests forwarded to the root, answered with node_lost
+  // if the root disappears first.
+  std::map<uint64_t, caf::response_promise> forwarded;
+  uint64_t forward_seq = 0;
   static inline const char* name = "caf.snapshot.coordinator";
 };
 
@@ -510,11 +514,20 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
     if (st.root && msg.source == st.root.address()) {
+      // Without its root the cluster is gone for this node: answer what
+      // waits for the root and go on alone.
+      auto err = make_error(errc::node_lost,
+                            "the cluster's root "
+                              + caf::to_string(msg.source.node())
+                              + " is gone");
       st.root = nullptr;
-      fail_all(self, make_error(errc::node_lost,
-                                "the cluster's root "
-                                  + caf::to_string(msg.source.node())
-                                  + " is gone"));
+      for (auto& kvp : st.forwarded)
+        kvp.second.deliver(err);
+      st.forwarded.clear();
+      fail_all(self, err);
+      st.nodes.clear();
+      publish_peers(self);
+      return;
     }
     std::string lost;
     for (auto& kvp : st.nodes)
@@ -528,7 +541,20 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
     [=](take_atom) {
       if (is_member(self)) {
         // The root numbers and stores the cluster's snapshots.
-        self->delegate(self->state.root, take_atom::value);
+        auto& st = self->state;
+        auto key = ++st.forward_seq;
+        st.forwarded.emplace(key, self->make_response_promise());
+        auto answer = [=](auto&& x) {
+          auto& fwd = self->state.forwarded;
+          auto i = fwd.find(key);
+          if (i != fwd.end()) {
+            i->second.deliver(std::move(x));
+            fwd.erase(i);
+          }
+        };
+        self->request(st.root, caf::infinite, take_atom::value)
+          .then([=](snapshot_info& info) { answer(std::move(info)); },
+                [=](caf::error& err) { answer(std::move(err)); });
         return;
       }
       start(self, self->make_response_promise());

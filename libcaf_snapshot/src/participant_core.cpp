@@ -411,9 +411,14 @@ participant_core::make_record(const caf::mailbox_element& x,
   rec.priority = x.is_high_priority() ? 1 : 0;
   rec.location = loc;
   auto tagged = as_tagged(x);
-  rec.from_participant = tagged != nullptr
-                           ? tagged->colour != external_colour
-                           : is_local_participant(x.sender);
+  // Untagged messages from other nodes of a cluster count as participant
+  // traffic: their senders' status is not known here.
+  rec.from_participant
+    = tagged != nullptr
+        ? tagged->colour != external_colour
+        : is_local_participant(x.sender)
+            || (x.sender && registry_ != nullptr && registry_->clustered()
+                && x.sender->node() != self_->node());
   auto msg = x.copy_content_to_message();
   caf::binary_serializer sink{sys_, rec.content};
   if (auto err = msg.save(sink))
