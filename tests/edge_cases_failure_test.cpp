@@ -157,7 +157,7 @@ caf::error take_until_success(caf::actor_system& sys) {
       last = info.error();
       return false;
     },
-    30s);
+    120s);
   return ok ? caf::error{} : last;
 }
 
