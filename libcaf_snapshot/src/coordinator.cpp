@@ -95,6 +95,7 @@ struct coordinator_state {
   // already can reach them before the root's start message reaches us).
   uint64_t highest_started = 0;
   std::map<uint64_t, std::vector<cut_report>> early_reports;
+  std::map<uint64_t, std::vector<channel_report>> early_finals;
   // Members: take requests forwarded to the root, answered with node_lost
   // if the root disappears first.
   std::map<uint64_t, caf::response_promise> forwarded;
@@ -356,8 +357,36 @@ void start(coordinator_actor* self, caf::response_promise rp) {
 
 void handle_report(coordinator_actor* self, cut_report& rep);
 
+void handle_final(coordinator_actor* self, channel_report& rep);
+
 caf::error take_report(coordinator_actor* self, pending_snapshot& snap,
                        cut_report& rep);
+
+caf::error take_channels(coordinator_actor* self, pending_snapshot& snap,
+                         channel_report& rep);
+
+void handle_final(coordinator_actor* self, channel_report& rep) {
+  auto& st = self->state;
+  auto i = st.pending.find(rep.snapshot_id);
+  if (i == st.pending.end()) {
+    // A participant that cut early and exited before the root's start
+    // message arrived: keep its channels for the start.
+    if (is_member(self) && rep.snapshot_id > st.highest_started)
+      st.early_finals[rep.snapshot_id].emplace_back(std::move(rep));
+    return;
+  }
+  auto& snap = i->second;
+  auto j = snap.participants.find(rep.participant);
+  if (j == snap.participants.end() || j->second.finished)
+    return;
+  j->second.finished = true;
+  --snap.missing_finals;
+  if (auto err = take_channels(self, snap, rep)) {
+    fail(self, snap, std::move(err));
+    return;
+  }
+  try_complete(self, snap);
+}
 
 // Member: run the root's snapshot `id` on this node.
 void start_member(coordinator_actor* self, uint64_t id,
@@ -376,8 +405,20 @@ void start_member(coordinator_actor* self, uint64_t id,
   if (early != st.early_reports.end()) {
     auto reports = std::move(early->second);
     st.early_reports.erase(early);
+    // Expect every early reporter before handling any report: some may
+    // have exited since and are no longer in the registry.
+    for (auto& rep : reports)
+      if (rep.self)
+        expect(self, snap, rep.self);
     for (auto& rep : reports)
       handle_report(self, rep);
+  }
+  auto early_final = st.early_finals.find(id);
+  if (early_final != st.early_finals.end()) {
+    auto finals = std::move(early_final->second);
+    st.early_finals.erase(early_final);
+    for (auto& rep : finals)
+      handle_final(self, rep);
   }
   auto i = st.pending.find(id);
   if (i != st.pending.end())
@@ -730,22 +771,7 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
           expect(self, kvp.second, who);
     },
     [=](report_atom, cut_report& rep) { handle_report(self, rep); },
-    [=](final_atom, channel_report& rep) {
-      auto i = self->state.pending.find(rep.snapshot_id);
-      if (i == self->state.pending.end())
-        return;
-      auto& snap = i->second;
-      auto j = snap.participants.find(rep.participant);
-      if (j == snap.participants.end() || j->second.finished)
-        return;
-      j->second.finished = true;
-      --snap.missing_finals;
-      if (auto err = take_channels(self, snap, rep)) {
-        fail(self, snap, std::move(err));
-        return;
-      }
-      try_complete(self, snap);
-    },
+    [=](final_atom, channel_report& rep) { handle_final(self, rep); },
     [=](deadline_atom, uint64_t id) {
       auto i = self->state.pending.find(id);
       if (i == self->state.pending.end())
