@@ -229,6 +229,12 @@ TEST(edge_requests, then_request_queued_at_server_cut_is_in_flight_and_pending_a
   ASSERT_NE(cli_rec, nullptr);
   EXPECT_EQ(cli_rec->pending_requests,
             std::vector<uint64_t>{mid.response_id().integer_value()});
+  // The client's record names whom it awaits: the edge of the wait-for
+  // graph.
+  ASSERT_EQ(cli_rec->awaited.size(), 1u);
+  EXPECT_EQ(cli_rec->awaited[0].id, mid.response_id().integer_value());
+  EXPECT_EQ(cli_rec->awaited[0].target, srv.id());
+  EXPECT_EQ(cli_rec->awaited[0].target_node, caf::to_string(f.sys.node()));
   EXPECT_EQ(state_of<server_state>(s, srv.id()).handled, 0);
   EXPECT_EQ(state_of<client_state>(s, cli.id()).result, 0);
   // The request still gets its answer after the snapshot.
@@ -265,6 +271,9 @@ TEST(edge_requests, then_response_queued_at_client_cut_is_in_flight) {
   auto cli_rec = find_actor(s, cli.id());
   ASSERT_NE(cli_rec, nullptr);
   EXPECT_EQ(cli_rec->pending_requests, std::vector<uint64_t>{m.mid});
+  ASSERT_EQ(cli_rec->awaited.size(), 1u);
+  EXPECT_EQ(cli_rec->awaited[0].id, m.mid);
+  EXPECT_EQ(cli_rec->awaited[0].target, srv.id());
   EXPECT_EQ(state_of<client_state>(s, cli.id()).result, 0);
   EXPECT_TRUE(test::eventually(
     [&] { return ask<int64_t>(f.sys, cli, query_atom::value) == 42; }, 30s));
@@ -382,6 +391,9 @@ TEST(edge_requests, awaiting_actor_reaches_its_cut_and_its_stash_is_recorded) {
     auto a_rec = find_actor(s, a.id());
     ASSERT_NE(a_rec, nullptr);
     EXPECT_EQ(a_rec->pending_requests, std::vector<uint64_t>{awaited});
+    ASSERT_EQ(a_rec->awaited.size(), 1u);
+    EXPECT_EQ(a_rec->awaited[0].id, awaited);
+    EXPECT_EQ(a_rec->awaited[0].target, h.id());
     EXPECT_EQ(state_of<awaiter_state>(s, a.id()).handled, 0);
     auto ms = in_flight_to(s, a.id());
     EXPECT_EQ(s.in_flight.size(), 4u);
@@ -405,4 +417,54 @@ TEST(edge_requests, awaiting_actor_reaches_its_cut_and_its_stash_is_recorded) {
   auto a_rec = find_actor(s, a.id());
   ASSERT_NE(a_rec, nullptr);
   EXPECT_TRUE(a_rec->pending_requests.empty());
+  EXPECT_TRUE(a_rec->awaited.empty());
+}
+
+namespace {
+
+struct many_requests_state {
+  int64_t answers = 0;
+  template <class Archive>
+  void serialize(Archive& ar, const unsigned) {
+    ar & answers;
+  }
+};
+
+/// Sends `n` requests to `server` (all answered), then one to `holder`.
+caf::behavior many_requests_fn(snap::stateful_actor<many_requests_state>* self) {
+  return {
+    [=](go_atom, const caf::actor& server, const caf::actor& holder, int n) {
+      for (int i = 0; i < n; ++i)
+        self->request(server, caf::infinite, i).then([=](int) {
+          ++self->state.answers;
+        });
+      self->request(holder, std::chrono::seconds{3600}, hold_atom::value)
+        .then([](int) {});
+    },
+    [=](query_atom) { return self->state.answers; },
+  };
+}
+
+} // namespace
+
+TEST(edge_requests, awaited_lists_only_pending_requests_after_many_answered_ones) {
+  fixture f;
+  auto srv = f.spawn(server_fn, gate_ptr{});
+  auto h = f.spawn(holder_fn);
+  auto r = f.spawn(many_requests_fn);
+  constexpr int n = 1000;
+  caf::anon_send(r, go_atom::value, srv, h, n);
+  ASSERT_TRUE(test::eventually(
+    [&] { return ask<int64_t>(f.sys, r, query_atom::value) == n; }, 30s));
+  ASSERT_TRUE(test::eventually(
+    [&] { return ask<int64_t>(f.sys, h, query_atom::value) == 1; }, 30s));
+  auto s = test::take_and_load(f.sys);
+  auto r_rec = find_actor(s, r.id());
+  ASSERT_NE(r_rec, nullptr);
+  ASSERT_EQ(r_rec->pending_requests.size(), 1u);
+  ASSERT_EQ(r_rec->awaited.size(), 1u);
+  EXPECT_EQ(r_rec->awaited[0].id, r_rec->pending_requests[0]);
+  EXPECT_EQ(r_rec->awaited[0].target, h.id());
+  EXPECT_EQ(r_rec->awaited[0].target_node, caf::to_string(f.sys.node()));
+  caf::anon_send(h, answer_atom::value, 1);
 }

@@ -121,6 +121,7 @@ actor_record sample_actor(caf::actor_id id) {
   x.state = {'\x00', '\x01', '\xff', 'a', 'b'};
   x.state_text = "account(balance = " + std::to_string(id) + ")";
   x.pending_requests = {1, 2, 0xFFFFFFFFFFFFFFFFu};
+  x.awaited = {{2, id + 1, "node-b"}, {0xFFFFFFFFFFFFFFFFu, 0, ""}};
   return x;
 }
 
@@ -148,6 +149,12 @@ void expect_equal(const actor_record& x, const actor_record& y) {
   EXPECT_EQ(x.state, y.state);
   EXPECT_EQ(x.state_text, y.state_text);
   EXPECT_EQ(x.pending_requests, y.pending_requests);
+  ASSERT_EQ(x.awaited.size(), y.awaited.size());
+  for (size_t i = 0; i < x.awaited.size(); ++i) {
+    EXPECT_EQ(x.awaited[i].id, y.awaited[i].id);
+    EXPECT_EQ(x.awaited[i].target, y.awaited[i].target);
+    EXPECT_EQ(x.awaited[i].target_node, y.awaited[i].target_node);
+  }
 }
 
 void expect_equal(const message_record& x, const message_record& y) {
@@ -237,8 +244,10 @@ private:
   uint32_t prev_crc_ = 0;
 };
 
-// A valid actor payload with the given string length field for `node`.
-bytes actor_payload(uint32_t node_len, uint32_t num_requests = 0) {
+// A valid actor payload with the given string length field for `node`
+// (format version 2 unless `version` says otherwise).
+bytes actor_payload(uint32_t node_len, uint32_t num_requests = 0,
+                    uint32_t num_awaited = 0, uint32_t version = ff::version) {
   bytes p;
   file_builder::u64(p, 1);
   file_builder::u32(p, node_len);
@@ -249,6 +258,8 @@ bytes actor_payload(uint32_t node_len, uint32_t num_requests = 0) {
   file_builder::str(p, "");
   file_builder::str(p, "");
   file_builder::u32(p, num_requests);
+  if (version >= 2)
+    file_builder::u32(p, num_awaited);
   return p;
 }
 
@@ -763,6 +774,47 @@ TEST_F(format_test, hostile_lengths_do_not_allocate) {
   {
     allocation_scope guard;
     expect_load_error(zs, errc::file_damaged, "huge request count");
+  }
+  EXPECT_LT(largest_allocation.load(), 1024u * 1024u);
+}
+
+TEST_F(format_test, version_1_files_load_without_awaited_requests) {
+  static_assert(ff::min_version == 1, "version 1 must stay readable");
+  auto file = path("v1.cafsnap");
+  write_file(file, file_builder{}
+                     .header(1)
+                     .record(ff::record_tag::actor, actor_payload(4, 0, 0, 1))
+                     .footer(1, 0)
+                     .data());
+  auto snap = load(file);
+  ASSERT_TRUE(snap) << render(snap.error());
+  ASSERT_EQ(snap->actors.size(), 1u);
+  EXPECT_TRUE(snap->actors[0].awaited.empty());
+  // A version-2 record in a version-1 file has a trailing field: damage.
+  expect_load_error(file_builder{}
+                      .header(1)
+                      .record(ff::record_tag::actor, actor_payload(4))
+                      .footer(1, 0)
+                      .data(),
+                    errc::file_damaged, "v2 record in v1 file");
+  // And a version-1 record in a version-2 file lacks one.
+  expect_load_error(file_builder{}
+                      .header(2)
+                      .record(ff::record_tag::actor, actor_payload(4, 0, 0, 1))
+                      .footer(1, 0)
+                      .data(),
+                    errc::file_damaged, "v1 record in v2 file");
+}
+
+TEST_F(format_test, huge_awaited_count_is_damage_without_allocating_it) {
+  auto xs = file_builder{}
+              .header()
+              .record(ff::record_tag::actor, actor_payload(4, 0, 0xFFFFFFFFu))
+              .footer(1, 0)
+              .data();
+  {
+    allocation_scope guard;
+    expect_load_error(xs, errc::file_damaged, "huge awaited count");
   }
   EXPECT_LT(largest_allocation.load(), 1024u * 1024u);
 }

@@ -363,6 +363,7 @@ private:
     if (!c.u64(out.id) || !c.bytes(out.coordinator_node)
         || !c.u64(out.requested_at_ms))
       return malformed(rec, "fields exceed the payload");
+    version_ = version;
     return check_consumed(rec, c);
   }
 
@@ -385,6 +386,20 @@ private:
     x.pending_requests.resize(num_requests);
     for (auto& req : x.pending_requests)
       c.u64(req);
+    if (version_ >= 2) {
+      // Version 2 adds the receivers of pending requests.
+      uint32_t num_awaited = 0;
+      if (!c.u32(num_awaited))
+        return malformed(rec, "fields exceed the payload");
+      // Each entry takes at least 20 bytes: reserve no more than fits.
+      if (uint64_t{num_awaited} * 20 > c.left())
+        return malformed(rec, std::to_string(num_awaited)
+                                + " awaited requests exceed the payload");
+      x.awaited.resize(num_awaited);
+      for (auto& req : x.awaited)
+        if (!c.u64(req.id) || !c.u64(req.target) || !c.bytes(req.target_node))
+          return malformed(rec, "awaited requests exceed the payload");
+    }
     if (auto err = check_consumed(rec, c))
       return err;
     out.actors.emplace_back(std::move(x));
@@ -470,6 +485,8 @@ private:
   reader in_;
   size_t index_ = 0;
   uint32_t prev_crc_ = 0;
+  // Format version of the file, known after the header.
+  uint32_t version_ = 0;
 };
 
 } // namespace

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cxxabi.h>
 #include <exception>
+#include <unordered_map>
 
 #include "caf/actor_cast.hpp"
 #include "caf/actor_system_config.hpp"
@@ -226,6 +227,7 @@ void participant_core::take_cut(uint64_t id, actor_status status,
                          "actor " + std::to_string(rec.id) + " (" + rec.name
                            + ") has active CAF streams");
   rec.pending_requests = pending_requests();
+  rec.awaited = awaited(rec.pending_requests);
   // Everything waiting in the mailbox at the cut is in a channel, except
   // messages that their senders sent after their own cut.
   if (!recording_)
@@ -389,12 +391,52 @@ void participant_core::forget_skipped(const caf::mailbox_element& x) {
   stash_->erase(&x);
 }
 
+void participant_core::note_request(uint64_t response_id,
+                                    const caf::strong_actor_ptr& dest) {
+  if (!dest)
+    return;
+  if (sent_requests_.size() >= prune_sent_requests_at_) {
+    auto pending = pending_requests();
+    std::sort(pending.begin(), pending.end());
+    auto gone = [&](const sent_request& x) {
+      return !std::binary_search(pending.begin(), pending.end(),
+                                 x.response_id);
+    };
+    sent_requests_.erase(std::remove_if(sent_requests_.begin(),
+                                        sent_requests_.end(), gone),
+                         sent_requests_.end());
+    prune_sent_requests_at_ = std::max(size_t{32}, 2 * sent_requests_.size());
+  }
+  sent_requests_.push_back(sent_request{response_id, dest->id(),
+                                        dest->node()});
+}
+
+std::vector<awaited_request>
+participant_core::awaited(const std::vector<uint64_t>& pending) {
+  std::vector<awaited_request> result;
+  if (sent_requests_.empty())
+    return result;
+  std::unordered_map<uint64_t, const sent_request*> index;
+  for (auto& x : sent_requests_)
+    index[x.response_id] = &x;
+  for (auto id : pending) {
+    auto i = index.find(id);
+    if (i != index.end())
+      result.push_back(awaited_request{id, i->second->target,
+                                       caf::to_string(i->second->target_node)});
+  }
+  return result;
+}
+
 bool participant_core::is_local_participant(
   const caf::strong_actor_ptr& x) const {
   if (!x || registry_ == nullptr)
     return false;
   auto ptr = caf::actor_cast<caf::abstract_actor*>(x);
-  return &ptr->home_system() == &sys_ && registry_->contains(ptr->id());
+  // Proxies live in this system too: compare nodes, since a remote actor
+  // may have the ID of a local participant.
+  return &ptr->home_system() == &sys_ && x->node() == sys_.node()
+         && registry_->contains(ptr->id());
 }
 
 message_record

@@ -133,7 +133,9 @@ caf::error snapshot_writer::append(const actor_record& x) {
   auto size = 8 + field_size(x.node.size()) + field_size(x.name.size()) + 1
               + field_size(x.exit_reason.size()) + field_size(x.state.size())
               + field_size(x.state_text.size()) + 4
-              + 8 * static_cast<uint64_t>(x.pending_requests.size());
+              + 8 * static_cast<uint64_t>(x.pending_requests.size()) + 4;
+  for (auto& req : x.awaited)
+    size += 8 + 8 + field_size(req.target_node.size());
   if (size > file_format::max_record_size)
     return make_error(errc::invalid_argument,
                       "actor " + std::to_string(x.id) + ": record of "
@@ -150,6 +152,12 @@ caf::error snapshot_writer::append(const actor_record& x) {
   put_u32(static_cast<uint32_t>(x.pending_requests.size()));
   for (auto req : x.pending_requests)
     put_u64(req);
+  put_u32(static_cast<uint32_t>(x.awaited.size()));
+  for (auto& req : x.awaited) {
+    put_u64(req.id);
+    put_u64(req.target);
+    put_string(req.target_node);
+  }
   end_record();
   if (auto err = check("write"))
     return err;

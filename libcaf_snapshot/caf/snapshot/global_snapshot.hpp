@@ -54,6 +54,24 @@ enum class message_location : uint8_t {
 /// Returns `"queue"`, `"urgent"`, `"stash"`, `"clock"` or `"wire"`.
 std::string to_string(message_location x);
 
+/// A request an actor awaited a response for at its cut, with the actor it
+/// was sent to.
+struct awaited_request {
+  /// Request ID (`caf::message_id::integer_value()` of the request).
+  uint64_t id = 0;
+  /// ID of the actor the request was sent to.
+  caf::actor_id target = 0;
+  /// Node of the actor the request was sent to.
+  std::string target_node;
+};
+
+/// @relates awaited_request
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, awaited_request& x) {
+  return f(caf::meta::type_name("awaited_request"), x.id, x.target,
+           x.target_node);
+}
+
 /// One participant as recorded at its cut point.
 struct actor_record {
   /// ID of the actor on its node.
@@ -72,6 +90,10 @@ struct actor_record {
   std::string state_text;
   /// Request IDs the actor awaited responses for at its cut.
   std::vector<uint64_t> pending_requests;
+  /// The pending requests whose receiver is known (requests sent with the
+  /// participant's `request`), each with the actor it awaits: the edges of
+  /// the wait-for graph.
+  std::vector<awaited_request> awaited;
 
   /// Restores a recorded state with Boost.Serialization.
   /// @returns `errc::state_mismatch` if the archive cannot be read as `T`.
@@ -94,7 +116,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, actor_record& x) {
   return f(caf::meta::type_name("actor_record"), x.id, x.node, x.name,
            x.status, x.exit_reason, x.state, x.state_text,
-           x.pending_requests);
+           x.pending_requests, x.awaited);
 }
 
 /// One message that was in a channel at the cut.

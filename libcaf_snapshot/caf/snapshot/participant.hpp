@@ -118,6 +118,19 @@ public:
                            caf::make_message(std::forward<Ts>(xs)...));
   }
 
+  /// Like CAF's `request` (which it hides, so that every overload comes
+  /// here); the participant also remembers the receiver, so that a snapshot
+  /// names whom the actor awaits (`actor_record::awaited`).
+  template <caf::message_priority P = caf::message_priority::normal,
+            class Handle = caf::actor, class Timeout, class... Ts>
+  auto request(const Handle& dest, const Timeout& timeout, Ts&&... xs) {
+    auto result = Base::template request<P>(dest, timeout,
+                                            std::forward<Ts>(xs)...);
+    core_.note_request(result.id().integer_value(),
+                       caf::actor_cast<caf::strong_actor_ptr>(dest));
+    return result;
+  }
+
   using Base::scheduled_send;
 
   /// Like CAF's `scheduled_send`, tracked like `delayed_send`.

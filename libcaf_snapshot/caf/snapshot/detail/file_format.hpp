@@ -23,7 +23,7 @@ constexpr char magic[magic_size] = {'C', 'A', 'F', 'S', 'N', 'A', 'P', '\0'};
 
 /// The format version written by this library. Readers accept every version
 /// from `min_version` to `version`.
-constexpr uint32_t version = 1;
+constexpr uint32_t version = 2;
 
 /// The oldest format version this library still reads.
 constexpr uint32_t min_version = 1;

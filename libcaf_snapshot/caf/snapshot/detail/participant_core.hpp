@@ -17,6 +17,7 @@
 #include "caf/actor_system.hpp"
 #include "caf/fwd.hpp"
 #include "caf/mailbox_element.hpp"
+#include "caf/node_id.hpp"
 
 #include "caf/snapshot/detail/registry.hpp"
 #include "caf/snapshot/detail/tagged_element.hpp"
@@ -131,6 +132,13 @@ public:
                         caf::strong_actor_ptr receiver, caf::message_id mid,
                         caf::message content);
 
+  // -- requests ---------------------------------------------------------------
+
+  /// Remembers that the request answered by `response_id` went to `dest`,
+  /// so that a cut can name whom the actor awaits. Amortized O(log n): old
+  /// entries are pruned when the list outgrows the pending requests.
+  void note_request(uint64_t response_id, const caf::strong_actor_ptr& dest);
+
   /// Epoch of this participant (the last snapshot it took its cut for).
   /// Read by `enqueue` on the thread of this participant only.
   uint64_t epoch() const noexcept {
@@ -175,6 +183,8 @@ private:
 
   void finish(size_t index);
 
+  std::vector<awaited_request> awaited(const std::vector<uint64_t>& pending);
+
   static thread_local participant_core* current_;
 
   caf::abstract_actor* self_;
@@ -186,6 +196,15 @@ private:
   // the first skip).
   std::unique_ptr<std::unordered_set<const caf::mailbox_element*>> stash_;
   std::vector<delayed_token_ptr> delayed_;
+  // Requests sent with the participant's `request` and their receivers;
+  // pruned to the pending ones whenever it doubles.
+  struct sent_request {
+    uint64_t response_id;
+    caf::actor_id target;
+    caf::node_id target_node;
+  };
+  std::vector<sent_request> sent_requests_;
+  size_t prune_sent_requests_at_ = 32;
 };
 
 } // namespace caf::snapshot::detail
