@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <random>
 #include <sstream>
@@ -1423,6 +1424,80 @@ TEST(cluster, malformed_announcements_to_a_notice_sink_are_dropped_with_a_log_li
                                                    c.at(2).name()}));
     EXPECT_NE(cluster::find_actor(s, pb.id(), b.name()), nullptr);
     EXPECT_NE(cluster::find_actor(s, pc.id(), c.at(2).name()), nullptr);
+  }
+  EXPECT_TRUE(eventually_value(a, ctr, [](int64_t x) { return x == 10; }));
+}
+
+TEST(cluster, spoofed_control_messages_from_a_member_are_dropped_and_snapshots_still_complete) {
+  cluster::group c{3};
+  ASSERT_TRUE(c.ok());
+  auto& a = c.root();
+  auto& b = c.at(1);
+  auto& other = c.at(2);
+  namespace d = caf::snapshot::detail;
+  auto& view = caf::snapshot::module::find(b.sys())->participants().cluster();
+  ASSERT_TRUE(test::eventually([&] { return view.peer_sinks().size() == 2; }));
+  caf::actor sink_a;
+  for (auto& x : view.peer_sinks())
+    if (x.node() == a.sys().node())
+      sink_a = x;
+  ASSERT_TRUE(sink_a);
+  auto root_coord = b.sys().middleman().remote_actor("127.0.0.1", c.port());
+  ASSERT_TRUE(root_coord);
+  auto ctr = a.spawn(edge::counter_fn, edge::gate_ptr{});
+  testing::internal::CaptureStderr();
+  {
+    caf::scoped_actor self{b.sys()};
+    auto all = std::numeric_limits<uint64_t>::max();
+    // Straight to the root's coordinator, pretending to be its sink: a range
+    // of 2^64 snapshots would have kept it busy forever.
+    self->send(*root_coord, d::notice_atom::value, other.sys().node(),
+               uint64_t{0}, all);
+    // Through the sink, with an absurd epoch: it would make a participant
+    // that receives from this actor cut for 2^64 snapshots.
+    self->send(sink_a, d::notice_atom::value, uint64_t{0}, all - 1);
+    // Local-only messages from another node.
+    d::cut_report rep;
+    rep.snapshot_id = 1;
+    self->send(*root_coord, d::report_atom::value, rep);
+    self->send(*root_coord, d::final_atom::value, d::channel_report{});
+    self->send(*root_coord, d::joined_atom::value,
+               caf::actor_cast<caf::strong_actor_ptr>(self), uint64_t{0});
+    self->send(*root_coord, d::deadline_atom::value, uint64_t{1});
+    // Coordinator traffic in the name of another node.
+    self->send(*root_coord, d::cut_done_atom::value, uint64_t{1},
+               other.name(), uint64_t{5});
+    self->send(*root_coord, d::node_done_atom::value, uint64_t{1},
+               other.name());
+    ASSERT_TRUE(barrier(b, *root_coord));
+    // Everything sent to the sink went over the same connection.
+    ASSERT_TRUE(barrier(b, *root_coord));
+  }
+  auto log = testing::internal::GetCapturedStderr();
+  std::cout << "stderr:\n" << log;
+  for (auto what : {"an announcement not forwarded by the notice sink",
+                    "dropped an announcement of snapshot",
+                    "a cut report of a non-local actor",
+                    "a channel report from another node",
+                    "a join notice of a non-local actor",
+                    "a deadline from another node",
+                    "a cut count not sent by the coordinator of",
+                    "a node-done message not sent by the coordinator of"})
+    EXPECT_TRUE(contains(log, what)) << "missing: " << what;
+  // Snapshots still complete and cover every node, with traffic across
+  // nodes going on.
+  auto ctr_p = proxy_of(b, a, ctr);
+  ASSERT_TRUE(ctr_p);
+  auto sender = b.spawn(edge::sender_fn);
+  auto far = other.spawn(edge::counter_fn, edge::gate_ptr{});
+  caf::anon_send(sender, edge::go_atom::value, ctr_p, 1, 10);
+  for (auto* at : {&a, &b}) {
+    auto s = cluster::take_and_load(*at);
+    EXPECT_TRUE(s.complete) << s.incomplete_reason;
+    EXPECT_EQ(nodes_of(s), (std::set<std::string>{a.name(), b.name(),
+                                                   other.name()}));
+    EXPECT_NE(cluster::find_actor(s, sender.id(), b.name()), nullptr);
+    EXPECT_NE(cluster::find_actor(s, far.id(), other.name()), nullptr);
   }
   EXPECT_TRUE(eventually_value(a, ctr, [](int64_t x) { return x == 10; }));
 }

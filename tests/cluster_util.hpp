@@ -248,15 +248,14 @@ inline caf::actor proxy_of(node& user, node& owner, const caf::actor& hdl) {
 
 /// Returns once `coord` (a local coordinator, or a proxy for a remote one in
 /// `from`'s system) has handled every message that was sent to it through
-/// the same path before. White-box: a deadline for snapshot 0, which never
-/// exists and which the coordinator ignores (its reply is empty).
+/// the same path before. White-box: asks for the coordinator's protocol
+/// version.
 inline bool barrier(node& from, const caf::actor& coord) {
   caf::scoped_actor self{from.sys()};
   bool ok = false;
   self
-    ->request(coord, std::chrono::seconds{60},
-              snap::detail::deadline_atom::value, uint64_t{0})
-    .receive([&] { ok = true; },
+    ->request(coord, std::chrono::seconds{60}, snap::detail::info_atom::value)
+    .receive([&](uint32_t, const std::string&) { ok = true; },
              [&](caf::error& err) {
                ADD_FAILURE() << "barrier failed: " << from.sys().render(err);
              });

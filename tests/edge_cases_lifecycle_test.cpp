@@ -362,7 +362,7 @@ std::string shut_down_while_pending(bool detached_requester, size_t busy) {
           [&] { return mod->participants().highest_active() != 0; }, 30s))
       return "snapshot did not start";
     for (size_t i = 0; i < busy; ++i)
-      caf::anon_send(coord, snap::detail::deadline_atom::value, uint64_t{0});
+      caf::anon_send(coord, snap::detail::info_atom::value);
   } // shuts the system down with the snapshot pending
   if (*rescued)
     return "no reply before the system shut down (the requester only ran "

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <set>
@@ -126,6 +127,43 @@ void send_flush(coordinator_actor* self, const caf::strong_actor_ptr& to,
 
 bool is_member(coordinator_actor* self) {
   return static_cast<bool>(self->state.root);
+}
+
+// Logs a dropped control message: never fatal, never silent.
+void drop(coordinator_actor* self, const std::string& what) {
+  auto& src = self->current_sender();
+  std::cerr << "[caf.snapshot] coordinator dropped " << what << " from "
+            << (src ? caf::to_string(src->node()) + "#"
+                        + std::to_string(src->id())
+                    : std::string{"an anonymous sender"})
+            << '\n';
+}
+
+// Whether the current message comes from an actor of this node (local
+// participants and the registry send with a sender; remote anonymous
+// messages arrive without one).
+bool from_this_node(coordinator_actor* self) {
+  auto& src = self->current_sender();
+  return src && src->node() == self->node();
+}
+
+// The node string of the peer coordinator that sent the current message,
+// or an empty string if it is not a coordinator of this cluster.
+std::string sending_peer(coordinator_actor* self) {
+  auto& src = self->current_sender();
+  if (!src)
+    return {};
+  for (auto& kvp : self->state.nodes)
+    if (caf::actor_cast<caf::strong_actor_ptr>(kvp.second.coordinator) == src)
+      return kvp.first;
+  return {};
+}
+
+// Whether `id` may name a snapshot this node runs or is about to run.
+bool plausible_snapshot(coordinator_actor* self, uint64_t id) {
+  auto latest = self->state.mod->participants().latest();
+  return self->state.pending.count(id) != 0
+         || (id > latest && id - latest <= max_snapshots_ahead);
 }
 
 void publish_peers(coordinator_actor* self) {
@@ -708,8 +746,12 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
     },
     [=](cut_done_atom, uint64_t id, std::string& node, uint64_t count) {
       auto& st = self->state;
-      if (st.nodes.count(node) == 0)
+      if (sending_peer(self) != node || node.empty()) {
+        drop(self, "a cut count not sent by the coordinator of " + node);
         return;
+      }
+      if (!plausible_snapshot(self, id))
+        return; // Closed here already (or bogus).
       st.promised[std::make_pair(node, id)] = count;
       auto i = st.pending.find(id);
       if (i != st.pending.end())
@@ -718,14 +760,29 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
     [=](notice_atom, caf::node_id& node, uint64_t prev, uint64_t next) {
       // From the local sink: a remote participant cut for (prev, next].
       auto& st = self->state;
-      auto name = caf::to_string(node);
-      auto latest = st.mod->participants().latest();
-      for (auto id = prev + 1; id <= next; ++id) {
-        if (id <= latest && st.pending.count(id) == 0)
-          continue; // Closed here already.
-        ++st.notices[std::make_pair(name, id)];
+      if (caf::actor_cast<caf::strong_actor_ptr>(st.sink)
+          != self->current_sender()) {
+        drop(self, "an announcement not forwarded by the notice sink");
+        return;
       }
-      for (auto id = prev + 1; id <= next; ++id) {
+      if (prev >= next)
+        return;
+      auto name = caf::to_string(node);
+      // Count the snapshots running here, then those not started here yet
+      // (bounded: a range never costs more than the snapshots it can name).
+      std::vector<uint64_t> running;
+      for (auto i = st.pending.upper_bound(prev);
+           i != st.pending.end() && i->first <= next; ++i)
+        running.push_back(i->first);
+      for (auto id : running)
+        ++st.notices[std::make_pair(name, id)];
+      auto latest = st.mod->participants().latest();
+      auto first = std::max(prev, latest) + 1;
+      auto last = std::min(next, latest + max_snapshots_ahead);
+      for (auto id = first; id <= last && id > latest; ++id)
+        if (st.pending.count(id) == 0)
+          ++st.notices[std::make_pair(name, id)];
+      for (auto id : running) {
         auto i = st.pending.find(id);
         if (i != st.pending.end())
           try_complete(self, i->second);
@@ -735,6 +792,10 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
       auto i = self->state.pending.find(rep.snapshot_id);
       if (i == self->state.pending.end() || !i->second.stores_file())
         return;
+      if (i->second.peers.count(sending_peer(self)) == 0) {
+        drop(self, "a relayed cut report from outside the snapshot");
+        return;
+      }
       if (auto err = take_report(self, i->second, rep))
         fail(self, i->second, std::move(err));
     },
@@ -742,10 +803,19 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
       auto i = self->state.pending.find(rep.snapshot_id);
       if (i == self->state.pending.end() || !i->second.stores_file())
         return;
+      if (i->second.peers.count(sending_peer(self)) == 0) {
+        drop(self, "a relayed channel report from outside the snapshot");
+        return;
+      }
       if (auto err = take_channels(self, i->second, rep))
         fail(self, i->second, std::move(err));
     },
     [=](node_done_atom, uint64_t id, std::string& node) {
+      if (sending_peer(self) != node || node.empty()) {
+        drop(self, "a node-done message not sent by the coordinator of "
+                     + node);
+        return;
+      }
       auto i = self->state.pending.find(id);
       if (i == self->state.pending.end() || !i->second.stores_file())
         return;
@@ -753,6 +823,14 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
       try_complete(self, i->second);
     },
     [=](abort_atom, uint64_t id, caf::error& err) {
+      auto& st = self->state;
+      auto from_root = is_member(self)
+                       && caf::actor_cast<caf::strong_actor_ptr>(st.root)
+                            == self->current_sender();
+      if (!from_root && (is_member(self) || sending_peer(self).empty())) {
+        drop(self, "an abort not sent by a coordinator of this cluster");
+        return;
+      }
       auto i = self->state.pending.find(id);
       if (i == self->state.pending.end())
         return;
@@ -764,15 +842,37 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
     },
     // -- local participants ---------------------------------------------------
     [=](joined_atom, caf::strong_actor_ptr who, uint64_t epoch) {
-      if (!who)
+      if (!from_this_node(self) || !who || who->node() != self->node()) {
+        drop(self, "a join notice of a non-local actor");
         return;
+      }
       for (auto& kvp : self->state.pending)
         if (kvp.first > epoch && !kvp.second.cut_announced)
           expect(self, kvp.second, who);
     },
-    [=](report_atom, cut_report& rep) { handle_report(self, rep); },
-    [=](final_atom, channel_report& rep) { handle_final(self, rep); },
+    [=](report_atom, cut_report& rep) {
+      if (!from_this_node(self) || !rep.self
+          || rep.self->node() != self->node()) {
+        drop(self, "a cut report of a non-local actor");
+        return;
+      }
+      handle_report(self, rep);
+    },
+    [=](final_atom, channel_report& rep) {
+      if (!from_this_node(self)) {
+        drop(self, "a channel report from another node");
+        return;
+      }
+      handle_final(self, rep);
+    },
+    [=](info_atom) {
+      return std::make_tuple(protocol_version, self->state.my_node);
+    },
     [=](deadline_atom, uint64_t id) {
+      if (!from_this_node(self)) {
+        drop(self, "a deadline from another node");
+        return;
+      }
       auto i = self->state.pending.find(id);
       if (i == self->state.pending.end())
         return;

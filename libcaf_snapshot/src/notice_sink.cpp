@@ -40,11 +40,19 @@ void notice_sink::enqueue(caf::mailbox_element_ptr x,
               << " > " << next << '\n';
     return;
   }
+  auto latest = registry_->word() >> 1; // lock-free
+  if (next > latest && next - latest > max_snapshots_ahead) {
+    std::cerr << "[caf.snapshot] dropped an announcement of snapshot " << next
+              << " from " << caf::to_string(x->sender->node())
+              << ": this node's latest is " << latest << '\n';
+    return;
+  }
   auto node = x->sender->node();
   registry_->cluster().announce(node, x->sender->id(), next);
   if (prev < next)
     if (auto coordinator = registry_->coordinator())
-      caf::anon_send(coordinator, notice_atom::value, node, prev, next);
+      caf::send_as(caf::actor_cast<caf::actor>(this), coordinator,
+                   notice_atom::value, node, prev, next);
 }
 
 caf::behavior notice_sink::make_behavior() {

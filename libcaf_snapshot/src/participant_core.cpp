@@ -286,7 +286,8 @@ void participant_core::take_cut(uint64_t id, actor_status status,
     rep.queued = std::move(queued[j]);
     rep.failure = failure;
     if (coordinator)
-      caf::anon_send(coordinator, report_atom::value, std::move(rep));
+      caf::send_as(caf::actor_cast<caf::actor>(self_), coordinator,
+                   report_atom::value, std::move(rep));
     recording_->snapshots.push_back(channel_recording{first + j, {}});
   }
 }
@@ -300,7 +301,8 @@ void participant_core::finish(size_t index) {
   xs.erase(xs.begin() + static_cast<std::ptrdiff_t>(index));
   if (auto mod = module::find(sys_))
     if (auto coordinator = mod->coordinator())
-      caf::anon_send(coordinator, final_atom::value, std::move(rep));
+      caf::send_as(caf::actor_cast<caf::actor>(self_), coordinator,
+                   final_atom::value, std::move(rep));
   if (xs.empty())
     recording_.reset();
 }

@@ -26,8 +26,9 @@ uint64_t registry::add(const caf::actor_addr& who,
   // has its child: the coordinator must wait for it. Sent from the parent's
   // thread, this notice precedes the parent's own report.
   if (coordinator)
-    caf::anon_send(coordinator, joined_atom::value,
-                   caf::actor_cast<caf::strong_actor_ptr>(who), epoch);
+    caf::send_as(caf::actor_cast<caf::actor>(who), coordinator,
+                 joined_atom::value,
+                 caf::actor_cast<caf::strong_actor_ptr>(who), epoch);
   return epoch;
 }
 

@@ -21,6 +21,7 @@
 #include "caf/message.hpp"
 #include "caf/meta/type_name.hpp"
 
+#include "caf/snapshot/detail/bounded_bytes.hpp"
 #include "caf/snapshot/errc.hpp"
 
 namespace caf::snapshot {
@@ -114,8 +115,10 @@ struct actor_record {
 /// @relates actor_record
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, actor_record& x) {
+  // Lengths read from the wire are checked before allocating.
+  detail::bounded_bytes state{x.state};
   return f(caf::meta::type_name("actor_record"), x.id, x.node, x.name,
-           x.status, x.exit_reason, x.state, x.state_text,
+           x.status, x.exit_reason, state, x.state_text,
            x.pending_requests, x.awaited);
 }
 
@@ -152,9 +155,10 @@ struct message_record {
 /// @relates message_record
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, message_record& x) {
+  detail::bounded_bytes content{x.content};
   return f(caf::meta::type_name("message_record"), x.sender, x.sender_node,
            x.receiver, x.receiver_node, x.mid, x.priority, x.location,
-           x.from_participant, x.content, x.text);
+           x.from_participant, content, x.text);
 }
 
 /// A consistent global snapshot.

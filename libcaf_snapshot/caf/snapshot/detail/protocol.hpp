@@ -28,6 +28,10 @@ using joined_atom = caf::atom_constant<caf::atom("snp_joined")>;
 /// A snapshot's deadline passed.
 using deadline_atom = caf::atom_constant<caf::atom("snp_dline")>;
 
+/// Anyone -> coordinator: which protocol version and node are you? The
+/// reply is `(uint32_t protocol_version, std::string node)`.
+using info_atom = caf::atom_constant<caf::atom("snp_info")>;
+
 /// A participant announces its new epoch to another node: `(old, new]` are
 /// the snapshots it just took its cut for (empty at birth).
 using notice_atom = caf::atom_constant<caf::atom("snp_notice")>;
@@ -56,6 +60,12 @@ using node_done_atom = caf::atom_constant<caf::atom("snp_nodedn")>;
 
 /// Any node -> root, root -> members: snapshot `id` failed.
 using abort_atom = caf::atom_constant<caf::atom("snp_abort")>;
+
+/// How far past the latest snapshot started on a node another node's
+/// announcements and cut counts may reach: another node can be ahead by the
+/// snapshots whose start message is still on its way. Anything further is
+/// bogus and dropped (and would make a participant cut for absurd IDs).
+constexpr uint64_t max_snapshots_ahead = 1024;
 
 /// Version of the protocol between coordinators. Nodes speaking another
 /// version are refused when they join.
