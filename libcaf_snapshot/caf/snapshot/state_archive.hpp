@@ -12,6 +12,10 @@
 
 #include <boost/archive/binary_oarchive.hpp>
 
+#include "caf/deep_to_string.hpp"
+#include "caf/detail/stringification_inspector.hpp"
+#include "caf/detail/type_traits.hpp"
+
 namespace caf::snapshot {
 
 namespace detail {
@@ -26,9 +30,18 @@ struct has_to_string<
 
 } // namespace detail
 
+/// Renders a state that has neither `to_string` nor `inspect`: its archive
+/// size and the first bytes in hex, e.g.
+/// `<12 bytes of Boost archive: 16 00 00 00 ...>`.
+std::string describe_archive(const std::vector<char>& bytes);
+
 /// Saves `x` with a Boost binary archive into `bytes` and renders it into
-/// `text`: with `to_string(x)` if the state provides one (found by ADL),
-/// else as the archive's size. Throws what Boost or `serialize` throws.
+/// `text`, choosing the first that the state provides:
+/// 1. `to_string(x)`, found by ADL;
+/// 2. CAF's `inspect` (rendered with `caf::deep_to_string`, as CAF prints
+///    messages);
+/// 3. else the archive's size and its first 32 bytes in hex.
+/// Throws what Boost or `serialize` throws.
 template <class T>
 void save_boost(const T& x, std::vector<char>& bytes, std::string& text) {
   std::ostringstream out;
@@ -40,8 +53,11 @@ void save_boost(const T& x, std::vector<char>& bytes, std::string& text) {
   bytes.assign(str.begin(), str.end());
   if constexpr (detail::has_to_string<T>::value)
     text = to_string(x);
+  else if constexpr (caf::detail::is_inspectable<
+                       caf::detail::stringification_inspector, T>::value)
+    text = caf::deep_to_string(x);
   else
-    text = "<" + std::to_string(bytes.size()) + " bytes of Boost archive>";
+    text = describe_archive(bytes);
 }
 
 } // namespace caf::snapshot
