@@ -1,6 +1,7 @@
 #include "caf/snapshot/coordinator.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <iostream>
 #include <map>
@@ -101,6 +102,9 @@ struct coordinator_state {
   // if the root disappears first.
   std::map<uint64_t, caf::response_promise> forwarded;
   uint64_t forward_seq = 0;
+  // Files stored by this coordinator (the latest `max_remembered_files`),
+  // readable with `fetch_atom`.
+  std::map<uint64_t, std::string> stored;
   static inline const char* name = "caf.snapshot.coordinator";
 };
 
@@ -128,6 +132,9 @@ void send_flush(coordinator_actor* self, const caf::strong_actor_ptr& to,
 bool is_member(coordinator_actor* self) {
   return static_cast<bool>(self->state.root);
 }
+
+// How many stored files `fetch_atom` can read (the most recent ones).
+constexpr size_t max_remembered_files = 1024;
 
 // Logs a dropped control message: never fatal, never silent.
 void drop(coordinator_actor* self, const std::string& what) {
@@ -299,6 +306,10 @@ void store(coordinator_actor* self, pending_snapshot& snap) {
     std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - snap.started)
       .count());
+  auto& stored = self->state.stored;
+  stored[snap.id] = info.path;
+  if (stored.size() > max_remembered_files)
+    stored.erase(stored.begin());
   snap.promise.deliver(std::move(info));
   close(self, snap.id);
 }
@@ -864,6 +875,23 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
         return;
       }
       handle_final(self, rep);
+    },
+    [=](fetch_atom, uint64_t id,
+        uint64_t offset) -> caf::result<std::vector<char>, uint64_t> {
+      auto i = self->state.stored.find(id);
+      if (i == self->state.stored.end())
+        return make_error(errc::invalid_argument,
+                          "no stored snapshot " + std::to_string(id)
+                            + " at this coordinator");
+      std::vector<char> chunk;
+      uint64_t size = 0;
+      if (auto err = read_chunk(i->second, offset, fetch_chunk_size, chunk,
+                                size))
+        return make_error(err == EINVAL ? errc::invalid_argument
+                                        : errc::storage_failed,
+                          i->second + " at offset " + std::to_string(offset)
+                            + ": " + errno_text(err));
+      return {std::move(chunk), size};
     },
     [=](info_atom) {
       return std::make_tuple(protocol_version, self->state.my_node);

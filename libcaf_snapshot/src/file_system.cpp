@@ -1,5 +1,6 @@
 #include "caf/snapshot/detail/file_system.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <system_error>
@@ -139,6 +140,48 @@ int file_system::make_directories(const std::string& path, unsigned mode) {
 file_system& default_file_system() {
   static file_system instance;
   return instance;
+}
+
+int read_chunk(const std::string& path, uint64_t offset, size_t max_size,
+               std::vector<char>& out, uint64_t& file_size) {
+  out.clear();
+  int fd;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return errno;
+  auto result = [&]() -> int {
+    struct stat st;
+    if (::fstat(fd, &st) != 0)
+      return errno;
+    if (!S_ISREG(st.st_mode))
+      return EINVAL;
+    file_size = static_cast<uint64_t>(st.st_size);
+    if (offset > file_size)
+      return EINVAL;
+    auto want = static_cast<size_t>(
+      std::min<uint64_t>(max_size, file_size - offset));
+    out.resize(want);
+    size_t got = 0;
+    while (got < want) {
+      auto n = ::pread(fd, out.data() + got, want - got,
+                       static_cast<off_t>(offset + got));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return errno;
+      if (n == 0)
+        break; // Shrunk meanwhile: return what is there.
+      got += static_cast<size_t>(n);
+    }
+    out.resize(got);
+    return 0;
+  }();
+  ::close(fd);
+  if (result != 0)
+    out.clear();
+  return result;
 }
 
 std::string errno_text(int code) {

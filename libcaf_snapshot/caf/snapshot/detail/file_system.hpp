@@ -15,7 +15,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace caf::snapshot::detail {
 
@@ -55,6 +57,13 @@ public:
   /// umask), like `mkdir -p`. Succeeds if `path` is already a directory.
   virtual int make_directories(const std::string& path, unsigned mode);
 };
+
+/// Reads up to `max_size` bytes of the regular file `path` from `offset`
+/// into `out` and stores the file's size in `file_size`. Reads nothing if
+/// `offset` is at the end. Returns 0 or an `errno` value (`EINVAL` for an
+/// offset past the end or a file that is not regular).
+int read_chunk(const std::string& path, uint64_t offset, size_t max_size,
+               std::vector<char>& out, uint64_t& file_size);
 
 /// Returns the process-wide instance that calls the operating system.
 file_system& default_file_system();

@@ -32,6 +32,18 @@ using deadline_atom = caf::atom_constant<caf::atom("snp_dline")>;
 /// reply is `(uint32_t protocol_version, std::string node)`.
 using info_atom = caf::atom_constant<caf::atom("snp_info")>;
 
+/// Anyone -> coordinator: `(fetch_atom, uint64_t id, uint64_t offset)`
+/// reads the stored file of snapshot `id` (taken by this coordinator since
+/// it started) from `offset`. The reply is `(std::vector<char> chunk,
+/// uint64_t file_size)` with at most `fetch_chunk_size` bytes; an empty
+/// chunk means `offset` is at the end. Errors: `errc::invalid_argument` for
+/// unknown IDs or offsets past the end, `errc::storage_failed` if the file
+/// cannot be read.
+using fetch_atom = caf::atom_constant<caf::atom("snp_fetch")>;
+
+/// Largest chunk of a snapshot file in one reply to `fetch_atom` (1 MiB).
+constexpr uint64_t fetch_chunk_size = uint64_t{1} << 20;
+
 /// A participant announces its new epoch to another node: `(old, new]` are
 /// the snapshots it just took its cut for (empty at birth).
 using notice_atom = caf::atom_constant<caf::atom("snp_notice")>;
