@@ -72,6 +72,9 @@ struct pending_snapshot {
   std::vector<std::string> lost;
   bool cut_announced = false;
   bool flushed = false;
+  // What triggered a snapshot nobody requested (a signal, a failed actor);
+  // its outcome is logged. Empty for requested snapshots.
+  std::string trigger;
   std::chrono::steady_clock::time_point started;
   uint64_t requested_at_ms = 0;
 
@@ -253,6 +256,9 @@ void close(coordinator_actor* self, uint64_t id) {
 void fail(coordinator_actor* self, pending_snapshot& snap, caf::error err) {
   if (snap.writer)
     snap.writer->abort();
+  if (!snap.trigger.empty())
+    std::cerr << "[caf.snapshot] " << snap.trigger << ": snapshot " << snap.id
+              << " failed: " << render(err) << '\n';
   if (snap.promise.pending())
     snap.promise.deliver(err);
   // Participants that already cut stop recording; the others get a flush
@@ -306,6 +312,10 @@ void store(coordinator_actor* self, pending_snapshot& snap) {
     std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - snap.started)
       .count());
+  if (!snap.trigger.empty())
+    std::cerr << "[caf.snapshot] " << snap.trigger << ": snapshot " << snap.id
+              << " stored at " << info.path << " (" << info.actors
+              << " actors, " << info.in_flight << " messages in flight)\n";
   auto& stored = self->state.stored;
   stored[snap.id] = info.path;
   if (stored.size() > max_remembered_files)
@@ -371,14 +381,17 @@ void mark_participants(coordinator_actor* self, pending_snapshot& snap,
       expect(self, snap, std::move(hdl));
 }
 
-// Standalone or root: a new snapshot that this node stores.
-void start(coordinator_actor* self, caf::response_promise rp) {
+// Standalone or root: a new snapshot that this node stores. `act` is
+// usually activated right here; a failing participant activates its
+// post-mortem itself.
+void start(coordinator_actor* self, caf::response_promise rp,
+           registry::activation act, std::string trigger = {}) {
   auto& st = self->state;
   auto& mod = *st.mod;
-  auto act = mod.participants().activate();
   auto& snap = st.pending[act.id];
   snap.id = act.id;
   snap.promise = std::move(rp);
+  snap.trigger = std::move(trigger);
   snap.started = std::chrono::steady_clock::now();
   snap.requested_at_ms = now_ms();
   auto writer = snapshot_writer::open(default_file_system(),
@@ -611,6 +624,7 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
                               + caf::to_string(msg.source.node())
                               + " is gone");
       st.root = nullptr;
+      st.mod->participants().set_member(false);
       for (auto& kvp : st.forwarded)
         kvp.second.deliver(err);
       st.forwarded.clear();
@@ -647,7 +661,44 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
                 [=](caf::error& err) { answer(std::move(err)); });
         return;
       }
-      start(self, self->make_response_promise());
+      start(self, self->make_response_promise(),
+            self->state.mod->participants().activate());
+    },
+    [=](trigger_atom, std::string& what) {
+      if (!from_this_node(self)) {
+        drop(self, "a snapshot trigger from another node");
+        return;
+      }
+      auto& st = self->state;
+      if (is_member(self)) {
+        std::cerr << "[caf.snapshot] " << what
+                  << ": asking the cluster's root for a snapshot\n";
+        self->request(st.root, caf::infinite, take_atom::value)
+          .then(
+            [=](snapshot_info& info) {
+              std::cerr << "[caf.snapshot] " << what << ": snapshot "
+                        << info.id << " stored by the root at " << info.path
+                        << '\n';
+            },
+            [=](caf::error& err) {
+              std::cerr << "[caf.snapshot] " << what
+                        << ": the root's snapshot failed: " << render(err)
+                        << '\n';
+            });
+        return;
+      }
+      start(self, caf::response_promise{},
+            st.mod->participants().activate(), std::move(what));
+    },
+    [=](post_mortem_atom, uint64_t id,
+        std::vector<caf::actor_addr>& participants, std::string& what) {
+      if (!from_this_node(self)) {
+        drop(self, "a post-mortem from another node");
+        return;
+      }
+      start(self, caf::response_promise{},
+            registry::activation{id, std::move(participants)},
+            std::move(what));
     },
     // -- cluster membership ---------------------------------------------------
     [=](join_atom, caf::actor root) {
@@ -674,6 +725,7 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
             self->monitor(root);
             st.mod->participants().raise_latest(latest);
             st.mod->participants().set_clustered();
+            st.mod->participants().set_member(true);
             for (auto& x : all)
               if (x.node != st.my_node && x.coordinator && x.sink)
                 st.nodes[x.node] = x;

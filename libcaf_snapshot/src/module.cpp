@@ -1,5 +1,6 @@
 #include "caf/snapshot/module.hpp"
 
+#include <iostream>
 #include <map>
 #include <mutex>
 
@@ -45,6 +46,17 @@ void module::init(caf::actor_system_config& cfg) {
   settings_.directory = caf::get_or(cfg, "snapshot.directory",
                                     settings_.directory);
   settings_.timeout = caf::get_or(cfg, "snapshot.timeout", settings_.timeout);
+  settings_.on_actor_failure = caf::get_or(cfg, "snapshot.on-actor-failure",
+                                           settings_.on_actor_failure);
+  auto signal = caf::get_or(cfg, "snapshot.on-signal", std::string{});
+  if (!signal.empty()) {
+    // A typo must not stop the application: say so and run without it.
+    if (auto signo = detail::signal_trigger::parse(signal))
+      settings_.on_signal = *signo;
+    else
+      std::cerr << "[caf.snapshot] " << render(signo.error())
+                << "; snapshots on signals are off\n";
+  }
   cfg.add_error_category(error_category, [](uint8_t code, caf::atom_value,
                                             const caf::message& ctx) {
     return render(caf::error{code, error_category, ctx});
@@ -62,9 +74,13 @@ void module::start() {
   sink_ = sys_.spawn<detail::notice_sink, caf::hidden>(&registry_);
   coordinator_ = detail::spawn_coordinator(*this, sink_);
   registry_.set_coordinator(coordinator_);
+  if (settings_.on_signal != 0)
+    signal_trigger_ = std::make_unique<detail::signal_trigger>(
+      settings_.on_signal, coordinator_);
 }
 
 void module::stop() {
+  signal_trigger_.reset();
   registry_.set_coordinator(nullptr);
   if (coordinator_) {
     // Wait until the coordinator has answered every pending request, while
@@ -110,7 +126,11 @@ actor_system_config& actor_system_config::load<caf::snapshot::module>() {
   });
   opt_group{custom_options_, "snapshot"}
     .add<std::string>("directory", "directory for snapshot files")
-    .add<timespan>("timeout", "time limit for taking one snapshot");
+    .add<timespan>("timeout", "time limit for taking one snapshot")
+    .add<std::string>("on-signal",
+                      "take a snapshot on this signal, e.g. SIGUSR1 (off)")
+    .add<bool>("on-actor-failure",
+               "take a post-mortem snapshot when a participant fails (off)");
   return *this;
 }
 

@@ -9,6 +9,7 @@
 #include "caf/actor_cast.hpp"
 #include "caf/actor_system_config.hpp"
 #include "caf/binary_serializer.hpp"
+#include "caf/exit_reason.hpp"
 #include "caf/send.hpp"
 
 #include "caf/snapshot/detail/protocol.hpp"
@@ -310,6 +311,7 @@ void participant_core::finish(size_t index) {
 void participant_core::on_terminate(const caf::error& reason) {
   if (registry_ == nullptr)
     return;
+  post_mortem(reason);
   // Leave the registry first: a snapshot activated after this point does not
   // expect us; one activated before is returned here and gets our last cut.
   auto active = registry_->remove(self_->id());
@@ -332,6 +334,29 @@ void participant_core::on_terminate(const caf::error& reason) {
                                     self_),
                                   token->mid, {}, token->content));
   delayed_.clear();
+}
+
+void participant_core::post_mortem(const caf::error& reason) {
+  if (!reason || reason == caf::exit_reason::normal
+      || reason == caf::exit_reason::user_shutdown)
+    return;
+  auto mod = module::find(sys_);
+  if (mod == nullptr || !mod->settings().on_actor_failure)
+    return;
+  auto coordinator = mod->coordinator();
+  if (!coordinator)
+    return;
+  auto self = caf::actor_cast<caf::actor>(self_);
+  auto what = "actor " + std::to_string(self_->id()) + " (" + type_name()
+              + ") failed: " + sys_.render(reason);
+  // Activated here, before we leave the registry: we take our final cut for
+  // it, so the post-mortem holds our state at the failure. A member's
+  // snapshots are numbered by the root: ask it instead.
+  if (auto act = registry_->activate_if_idle())
+    caf::send_as(self, coordinator, post_mortem_atom::value, act->id,
+                 std::move(act->participants), std::move(what));
+  else if (registry_->is_member())
+    caf::send_as(self, coordinator, trigger_atom::value, std::move(what));
 }
 
 void participant_core::schedule_tracked(caf::actor_clock::time_point at,

@@ -48,6 +48,23 @@ registry::activation registry::activate() {
   return activate_locked(latest_ + 1);
 }
 
+std::optional<registry::activation> registry::activate_if_idle() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (member_ || !active_.empty())
+    return std::nullopt;
+  return activate_locked(latest_ + 1);
+}
+
+void registry::set_member(bool value) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  member_ = value;
+}
+
+bool registry::is_member() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return member_;
+}
+
 registry::activation registry::activate(uint64_t id) {
   std::lock_guard<std::mutex> guard{mtx_};
   return activate_locked(id);

@@ -18,6 +18,7 @@
 #include "caf/timespan.hpp"
 
 #include "caf/snapshot/detail/registry.hpp"
+#include "caf/snapshot/detail/signal_trigger.hpp"
 
 namespace caf::snapshot {
 
@@ -27,6 +28,14 @@ struct settings {
   std::string directory = "snapshots";
   /// `snapshot.timeout`: a snapshot not stored by then fails.
   caf::timespan timeout = std::chrono::seconds{30};
+  /// `snapshot.on-signal`: the signal that takes a snapshot (0: none), set
+  /// as `SIGUSR1`, `USR1` or a number; one of SIGHUP, SIGUSR1, SIGUSR2,
+  /// SIGWINCH or a real-time signal.
+  int on_signal = 0;
+  /// `snapshot.on-actor-failure`: a participant that terminates with an
+  /// error (not `normal` or `user_shutdown`) takes a post-mortem snapshot of
+  /// the whole system, with its own final state in it.
+  bool on_actor_failure = false;
 };
 
 /// Loads with `cfg.load<caf::snapshot::module>()`. Occupies CAF's
@@ -85,6 +94,7 @@ private:
   snapshot::settings settings_;
   caf::actor coordinator_;
   caf::actor sink_;
+  std::unique_ptr<detail::signal_trigger> signal_trigger_;
 };
 
 } // namespace caf::snapshot
@@ -92,7 +102,8 @@ private:
 namespace caf {
 
 /// Loads the snapshot module and declares its options (`snapshot.directory`,
-/// `snapshot.timeout`), so that `cfg.set("snapshot.directory", ...)`, the
+/// `snapshot.timeout`, `snapshot.on-signal`, `snapshot.on-actor-failure`),
+/// so that `cfg.set("snapshot.directory", ...)`, the
 /// command line and `caf-application.ini` accept them.
 template <>
 actor_system_config& actor_system_config::load<caf::snapshot::module>();

@@ -166,6 +166,8 @@ protected:
 private:
   void announce(uint64_t prev, uint64_t next);
 
+  void post_mortem(const caf::error& reason);
+
   void send_relayed(const delayed_token& x);
 
   void remember_skipped(const caf::mailbox_element& x);

@@ -44,6 +44,16 @@ using fetch_atom = caf::atom_constant<caf::atom("snp_fetch")>;
 /// Largest chunk of a snapshot file in one reply to `fetch_atom` (1 MiB).
 constexpr uint64_t fetch_chunk_size = uint64_t{1} << 20;
 
+/// Trigger -> coordinator: take a snapshot on behalf of a trigger (a
+/// signal, a failed actor on a member) described by the string; the result
+/// goes to standard error since nobody waits for it.
+using trigger_atom = caf::atom_constant<caf::atom("snp_trig")>;
+
+/// Failing participant -> coordinator: `(post_mortem_atom, id, participants,
+/// reason)`: the participant activated snapshot `id` itself, so that it
+/// takes its final cut for it; run it like a triggered snapshot.
+using post_mortem_atom = caf::atom_constant<caf::atom("snp_pm")>;
+
 /// A participant announces its new epoch to another node: `(old, new]` are
 /// the snapshots it just took its cut for (empty at birth).
 using notice_atom = caf::atom_constant<caf::atom("snp_notice")>;

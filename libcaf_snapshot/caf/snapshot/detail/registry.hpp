@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <vector>
@@ -48,6 +49,11 @@ public:
   /// Starts a new snapshot and lists the participants that must cut for it.
   activation activate();
 
+  /// Starts a new snapshot unless one is active (for post-mortems, which
+  /// must not pile up when many actors fail at once) or this node is a
+  /// cluster member (whose snapshots the root numbers).
+  std::optional<activation> activate_if_idle();
+
   /// Starts snapshot `id`, chosen by the cluster's root coordinator.
   activation activate(uint64_t id);
 
@@ -72,6 +78,12 @@ public:
   void set_clustered() noexcept {
     clustered_.store(true, std::memory_order_seq_cst);
   }
+
+  /// Marks this system as a member (not the root) of a cluster, or no longer.
+  void set_member(bool value);
+
+  /// Whether this system is a member (not the root) of a cluster.
+  bool is_member() const;
 
   /// Marks snapshot `id` as finished (stored, failed or timed out).
   void close(uint64_t id);
@@ -99,6 +111,7 @@ private:
   std::atomic<bool> clustered_{false};
   alignas(64) mutable std::mutex mtx_;
   uint64_t latest_ = 0;
+  bool member_ = false;
   std::set<uint64_t> active_;
   struct member {
     caf::actor_addr addr;
