@@ -1,7 +1,8 @@
 // How a recorded state becomes readable text (`actor_record::state_text`):
 // the state's `to_string` if it has one, else CAF's `inspect`, else the
-// archive's size and first bytes in hex.
+// archive's size and last bytes in hex.
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -66,7 +67,7 @@ TEST(state_text, caf_inspect_is_used_when_there_is_no_to_string) {
   EXPECT_EQ(text_of(with_inspect{}), "with_inspect(1, \"origin\")");
 }
 
-TEST(state_text, otherwise_size_and_first_bytes_in_hex) {
+TEST(state_text, otherwise_size_and_last_bytes_in_hex) {
   opaque small;
   small.values = {1};
   std::vector<char> bytes;
@@ -74,23 +75,36 @@ TEST(state_text, otherwise_size_and_first_bytes_in_hex) {
   snap::save_boost(small, bytes, text);
   ASSERT_FALSE(bytes.empty());
   EXPECT_EQ(text.rfind("<" + std::to_string(bytes.size())
-                         + " bytes of Boost archive: ",
+                         + " bytes of Boost archive, ends with: ... ",
                        0),
             0u)
     << text;
-  EXPECT_EQ(text.back(), '>');
-  // Long archives show 32 bytes, then an ellipsis.
+  // The values are at the end: 1 as a little-endian int32.
+  EXPECT_NE(text.find("01 00 00 00>"), std::string::npos) << text;
+  // States differ in their text even though the archives share a header.
+  opaque other;
+  other.values = {2};
+  EXPECT_NE(text_of(other), text);
+  // Long archives show 24 bytes.
   opaque large;
   large.values.assign(100, 0x11223344);
   auto long_text = text_of(large);
-  EXPECT_NE(long_text.find(" ...>"), std::string::npos) << long_text;
-  EXPECT_LT(long_text.size(), 160u) << long_text;
+  EXPECT_NE(long_text.find("44 33 22 11>"), std::string::npos) << long_text;
+  EXPECT_LT(long_text.size(), 140u) << long_text;
 }
 
 TEST(state_text, describe_archive_renders_bytes_as_lowercase_hex) {
   EXPECT_EQ(snap::describe_archive({}), "<0 bytes of Boost archive>");
   EXPECT_EQ(snap::describe_archive({'\x00', '\xab', '\x7f'}),
             "<3 bytes of Boost archive: 00 ab 7f>");
+  std::vector<char> xs(30, '\x01');
+  xs.back() = '\xff';
+  auto text = snap::describe_archive(xs);
+  EXPECT_EQ(text.rfind("<30 bytes of Boost archive, ends with: ... 01", 0),
+            0u)
+    << text;
+  EXPECT_EQ(text.substr(text.size() - 4), " ff>") << text;
+  EXPECT_EQ(std::count(text.begin(), text.end(), ' '), 7 + 24) << text;
 }
 
 namespace {

@@ -31,8 +31,9 @@ struct has_to_string<
 } // namespace detail
 
 /// Renders a state that has neither `to_string` nor `inspect`: its archive
-/// size and the first bytes in hex, e.g.
-/// `<12 bytes of Boost archive: 16 00 00 00 ...>`.
+/// size and its last 24 bytes in hex (where the values are; the first
+/// bytes are Boost's header, the same for every state), e.g.
+/// `<52 bytes of Boost archive, ends with: ... 2a 00 00 00>`.
 std::string describe_archive(const std::vector<char>& bytes);
 
 /// Saves `x` with a Boost binary archive into `bytes` and renders it into
@@ -40,7 +41,7 @@ std::string describe_archive(const std::vector<char>& bytes);
 /// 1. `to_string(x)`, found by ADL;
 /// 2. CAF's `inspect` (rendered with `caf::deep_to_string`, as CAF prints
 ///    messages);
-/// 3. else the archive's size and its first 32 bytes in hex.
+/// 3. else the archive's size and its last 24 bytes in hex.
 /// Throws what Boost or `serialize` throws.
 template <class T>
 void save_boost(const T& x, std::vector<char>& bytes, std::string& text) {
