@@ -34,6 +34,39 @@ struct recording_state {
   std::unordered_set<const caf::mailbox_element*> known;
 };
 
+struct participant_extras {
+  // Elements skipped by the behavior and not handled since.
+  std::unordered_set<const caf::mailbox_element*> stash;
+  // Delayed sends that may still be in the clock.
+  std::vector<delayed_token_ptr> delayed;
+  // Requests sent with the participant's `request` and their receivers;
+  // pruned to the pending ones whenever it doubles.
+  struct sent_request {
+    uint64_t response_id;
+    caf::actor_id target;
+    caf::node_id target_node;
+  };
+  std::vector<sent_request> sent_requests;
+  size_t prune_sent_requests_at = 32;
+};
+
+namespace {
+
+// CAF lets only subclasses read an actor's flags; a pointer to the member,
+// named through a subclass, reads them for any actor.
+struct flag_reader : caf::abstract_actor {
+  static bool get(const caf::abstract_actor* x, int flag) {
+    auto fn = &flag_reader::getf;
+    return (x->*fn)(flag);
+  }
+};
+
+} // namespace
+
+bool is_participant(const caf::abstract_actor* x) noexcept {
+  return x != nullptr && flag_reader::get(x, participant_flag);
+}
+
 thread_local participant_core* participant_core::current_ = nullptr;
 
 std::string demangle(const std::type_info& x) {
@@ -48,25 +81,31 @@ std::string demangle(const std::type_info& x) {
 
 participant_core::participant_core(caf::abstract_actor* self,
                                    caf::actor_system& sys)
-    : self_(self), sys_(sys), registry_(nullptr) {
+    : self_(self), registry_(nullptr) {
   if (auto mod = module::find(sys)) {
     registry_ = &mod->participants();
     auto parent = current_;
-    const uint64_t* parent_epoch = nullptr;
+    const participant_core* spawner = nullptr;
     if (parent != nullptr && parent->registry_ == registry_)
-      parent_epoch = &parent->epoch_;
-    epoch_ = registry_->add(self->address(), parent_epoch);
+      spawner = parent;
+    registry_->add(this, spawner);
     // In a cluster, other nodes must know a newborn's epoch before its first
     // message reaches them (they assume 0 for participants they never heard
     // of). Sent from the spawning thread, before the actor can run.
-    if (registry_->clustered() && epoch_ > 0)
-      announce(epoch_, epoch_);
+    if (registry_->clustered() && epoch() > 0)
+      announce(epoch(), epoch());
   }
 }
 
 participant_core::~participant_core() {
   if (registry_ != nullptr)
-    registry_->remove(self_->id());
+    registry_->remove(this);
+}
+
+participant_extras& participant_core::extras() {
+  if (!extras_)
+    extras_ = std::make_unique<participant_extras>();
+  return *extras_;
 }
 
 caf::mailbox_element_ptr
@@ -75,7 +114,7 @@ participant_core::stamp_incoming(caf::mailbox_element_ptr x) const {
     return x; // Control traffic and delayed sends keep their colour.
   auto src = current_;
   if (src != nullptr && src->registry_ == registry_)
-    return stamp(std::move(x), src->epoch_);
+    return stamp(std::move(x), src->epoch());
   auto word = registry_->word();
   if (registry_->clustered() && x->sender
       && x->sender->node() != self_->node()) {
@@ -158,9 +197,9 @@ bool participant_core::observe(const caf::mailbox_element& x) {
     // Lai-Yang: a message sent after its sender's cut for snapshot k must
     // not be handled before our own cut for k. A delayed message that its
     // sender recorded as in flight for k counts as sent after that cut.
-    if (tagged->colour != external_colour && tagged->colour > epoch_)
+    if (tagged->colour != external_colour && tagged->colour > epoch())
       cut(tagged->colour);
-    if (recorded_by_sender > epoch_)
+    if (recorded_by_sender > epoch())
       cut(recorded_by_sender);
   }
   if (!recording_)
@@ -191,17 +230,17 @@ void participant_core::after_consume(const caf::mailbox_element& x,
 }
 
 void participant_core::cut(uint64_t id) {
-  if (registry_ == nullptr || id <= epoch_)
+  if (registry_ == nullptr || id <= epoch())
     return;
   take_cut(id, actor_status::running, caf::error{});
 }
 
 void participant_core::take_cut(uint64_t id, actor_status status,
                                 const caf::error& reason) {
-  auto first = epoch_ + 1;
-  epoch_ = id;
+  auto first = epoch() + 1;
+  set_epoch(id);
   auto count = static_cast<size_t>(id - first + 1);
-  auto mod = module::find(sys_);
+  auto mod = module::find(system());
   auto coordinator = mod != nullptr ? mod->coordinator() : caf::actor{};
   // The state, serialized once for all snapshots cut here.
   actor_record rec;
@@ -210,7 +249,7 @@ void participant_core::take_cut(uint64_t id, actor_status status,
   rec.name = type_name();
   rec.status = status;
   if (status == actor_status::exited)
-    rec.exit_reason = sys_.render(reason);
+    rec.exit_reason = system().render(reason);
   caf::error failure;
   try {
     save_state(rec.state, rec.state_text);
@@ -251,7 +290,7 @@ void participant_core::take_cut(uint64_t id, actor_status status,
                         || tagged->colour < sid;
       if (in_channel && sid > recorded_by_sender)
         queued[i].emplace_back(make_record(
-          x, stash_ != nullptr && stash_->count(&x) != 0
+          x, extras_ != nullptr && extras_->stash.count(&x) != 0
                ? message_location::stash
                : loc));
     }
@@ -261,19 +300,21 @@ void participant_core::take_cut(uint64_t id, actor_status status,
       recording_->known.insert(&x);
   });
   // Delayed sends still in the clock are in the channel to their receiver.
-  auto i = std::remove_if(delayed_.begin(), delayed_.end(),
-                          [](const delayed_token_ptr& x) {
-                            return x->state.load() == delayed_token::observed
-                                   || x.use_count() == 1;
-                          });
-  delayed_.erase(i, delayed_.end());
-  for (auto& token : delayed_) {
-    auto before = token->state.load();
-    if (!token->capture(id))
-      continue;
-    for (size_t j = 0; j < count; ++j)
-      if (first + j > before)
-        queued[j].emplace_back(make_record(*token));
+  if (extras_) {
+    auto& delayed = extras_->delayed;
+    auto gone = [](const delayed_token_ptr& x) {
+      return x->state.load() == delayed_token::observed || x.use_count() == 1;
+    };
+    delayed.erase(std::remove_if(delayed.begin(), delayed.end(), gone),
+                  delayed.end());
+    for (auto& token : delayed) {
+      auto before = token->state.load();
+      if (!token->capture(id))
+        continue;
+      for (size_t j = 0; j < count; ++j)
+        if (first + j > before)
+          queued[j].emplace_back(make_record(*token));
+    }
   }
   // Other nodes learn the new epoch before any message sent after the cut.
   if (registry_ != nullptr && registry_->clustered())
@@ -300,7 +341,7 @@ void participant_core::finish(size_t index) {
   rep.participant = self_->id();
   rep.recorded = std::move(xs[index].records);
   xs.erase(xs.begin() + static_cast<std::ptrdiff_t>(index));
-  if (auto mod = module::find(sys_))
+  if (auto mod = module::find(system()))
     if (auto coordinator = mod->coordinator())
       caf::send_as(caf::actor_cast<caf::actor>(self_), coordinator,
                    final_atom::value, std::move(rep));
@@ -314,33 +355,35 @@ void participant_core::on_terminate(const caf::error& reason) {
   post_mortem(reason);
   // Leave the registry first: a snapshot activated after this point does not
   // expect us; one activated before is returned here and gets our last cut.
-  auto active = registry_->remove(self_->id());
-  if (active > epoch_)
+  auto active = registry_->remove(this);
+  if (active > epoch())
     take_cut(active, actor_status::exited, reason);
   registry_ = nullptr;
   while (recording_ && !recording_->snapshots.empty())
     finish(0);
   recording_.reset();
-  stash_.reset();
+  if (!extras_)
+    return;
+  extras_->stash.clear();
   // Delayed messages to other nodes still travel through us: hand them to
   // the clock directly, so that they arrive although we are gone.
-  for (auto& token : delayed_)
+  for (auto& token : extras_->delayed)
     if (token->relay_to
         && token->state.exchange(delayed_token::observed)
              != delayed_token::observed)
-      sys_.clock().schedule_message(
+      system().clock().schedule_message(
         token->due, token->relay_to,
         caf::make_mailbox_element(caf::actor_cast<caf::strong_actor_ptr>(
                                     self_),
                                   token->mid, {}, token->content));
-  delayed_.clear();
+  extras_.reset();
 }
 
 void participant_core::post_mortem(const caf::error& reason) {
   if (!reason || reason == caf::exit_reason::normal
       || reason == caf::exit_reason::user_shutdown)
     return;
-  auto mod = module::find(sys_);
+  auto mod = module::find(system());
   if (mod == nullptr || !mod->settings().on_actor_failure)
     return;
   auto coordinator = mod->coordinator();
@@ -348,7 +391,7 @@ void participant_core::post_mortem(const caf::error& reason) {
     return;
   auto self = caf::actor_cast<caf::actor>(self_);
   auto what = "actor " + std::to_string(self_->id()) + " (" + type_name()
-              + ") failed: " + sys_.render(reason);
+              + ") failed: " + system().render(reason);
   // Activated here, before we leave the registry: we take our final cut for
   // it, so the post-mortem holds our state at the failure. A member's
   // snapshots are numbered by the root: ask it instead.
@@ -366,7 +409,7 @@ void participant_core::schedule_tracked(caf::actor_clock::time_point at,
   if (!receiver)
     return;
   auto target = caf::actor_cast<caf::abstract_actor*>(receiver);
-  auto& clock = sys_.clock();
+  auto& clock = system().clock();
   auto sender = caf::actor_cast<caf::strong_actor_ptr>(self_);
   // To another node: the clock delivers to ourselves, we send it on.
   if (registry_ != nullptr && registry_->clustered()
@@ -379,10 +422,10 @@ void participant_core::schedule_tracked(caf::actor_clock::time_point at,
     token->relay_to = std::move(receiver);
     token->due = at;
     auto elem = new tagged_element(sender, mid, {}, std::move(content),
-                                   epoch_);
+                                   epoch());
     elem->control = control_kind::relay;
     elem->token = token;
-    delayed_.emplace_back(std::move(token));
+    extras().delayed.emplace_back(std::move(token));
     clock.schedule_message(at, std::move(sender),
                            caf::mailbox_element_ptr{elem});
     return;
@@ -401,50 +444,48 @@ void participant_core::schedule_tracked(caf::actor_clock::time_point at,
   token->receiver = target->id();
   token->receiver_node = caf::to_string(target->node());
   auto elem = new tagged_element(std::move(sender), mid, {},
-                                 std::move(content), epoch_);
+                                 std::move(content), epoch());
   elem->token = token;
-  delayed_.emplace_back(std::move(token));
+  extras().delayed.emplace_back(std::move(token));
   clock.schedule_message(at, std::move(receiver),
                          caf::mailbox_element_ptr{elem});
 }
 
 void participant_core::remember_skipped(const caf::mailbox_element& x) {
-  if (stash_ == nullptr)
-    stash_ = std::make_unique<std::unordered_set<const caf::mailbox_element*>>();
-  stash_->insert(&x);
+  extras().stash.insert(&x);
 }
 
 void participant_core::forget_skipped(const caf::mailbox_element& x) {
-  stash_->erase(&x);
+  extras_->stash.erase(&x);
 }
 
 void participant_core::note_request(uint64_t response_id,
                                     const caf::strong_actor_ptr& dest) {
   if (!dest)
     return;
-  if (sent_requests_.size() >= prune_sent_requests_at_) {
+  auto& ex = extras();
+  auto& sent = ex.sent_requests;
+  if (sent.size() >= ex.prune_sent_requests_at) {
     auto pending = pending_requests();
     std::sort(pending.begin(), pending.end());
-    auto gone = [&](const sent_request& x) {
+    auto gone = [&](const participant_extras::sent_request& x) {
       return !std::binary_search(pending.begin(), pending.end(),
                                  x.response_id);
     };
-    sent_requests_.erase(std::remove_if(sent_requests_.begin(),
-                                        sent_requests_.end(), gone),
-                         sent_requests_.end());
-    prune_sent_requests_at_ = std::max(size_t{32}, 2 * sent_requests_.size());
+    sent.erase(std::remove_if(sent.begin(), sent.end(), gone), sent.end());
+    ex.prune_sent_requests_at = std::max(size_t{32}, 2 * sent.size());
   }
-  sent_requests_.push_back(sent_request{response_id, dest->id(),
-                                        dest->node()});
+  sent.push_back(participant_extras::sent_request{response_id, dest->id(),
+                                                  dest->node()});
 }
 
 std::vector<awaited_request>
 participant_core::awaited(const std::vector<uint64_t>& pending) {
   std::vector<awaited_request> result;
-  if (sent_requests_.empty())
+  if (!extras_ || extras_->sent_requests.empty())
     return result;
-  std::unordered_map<uint64_t, const sent_request*> index;
-  for (auto& x : sent_requests_)
+  std::unordered_map<uint64_t, const participant_extras::sent_request*> index;
+  for (auto& x : extras_->sent_requests)
     index[x.response_id] = &x;
   for (auto id : pending) {
     auto i = index.find(id);
@@ -462,8 +503,8 @@ bool participant_core::is_local_participant(
   auto ptr = caf::actor_cast<caf::abstract_actor*>(x);
   // Proxies live in this system too: compare nodes, since a remote actor
   // may have the ID of a local participant.
-  return &ptr->home_system() == &sys_ && x->node() == sys_.node()
-         && registry_->contains(ptr->id());
+  return &ptr->home_system() == &system() && x->node() == system().node()
+         && is_participant(ptr);
 }
 
 message_record
@@ -489,7 +530,7 @@ participant_core::make_record(const caf::mailbox_element& x,
             || (x.sender && registry_ != nullptr && registry_->clustered()
                 && x.sender->node() != self_->node());
   auto msg = x.copy_content_to_message();
-  caf::binary_serializer sink{sys_, rec.content};
+  caf::binary_serializer sink{system(), rec.content};
   if (auto err = msg.save(sink))
     rec.content.clear();
   rec.text = caf::to_string(msg);
@@ -508,7 +549,7 @@ message_record participant_core::make_record(const delayed_token& x) const {
                    : 0;
   rec.location = message_location::clock;
   rec.from_participant = true;
-  caf::binary_serializer sink{sys_, rec.content};
+  caf::binary_serializer sink{system(), rec.content};
   if (auto err = x.content.save(sink))
     rec.content.clear();
   rec.text = caf::to_string(x.content);
@@ -516,3 +557,8 @@ message_record participant_core::make_record(const delayed_token& x) const {
 }
 
 } // namespace caf::snapshot::detail
+
+// Every participant carries one core: it is the whole memory overhead of a
+// participant over a plain actor (the registry links cores, no allocation).
+static_assert(sizeof(caf::snapshot::detail::participant_core) <= 64,
+              "participant_core outgrew the 64-byte budget per participant");

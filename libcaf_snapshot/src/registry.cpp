@@ -5,36 +5,55 @@
 #include "caf/actor_cast.hpp"
 #include "caf/send.hpp"
 
+#include "caf/snapshot/detail/participant_core.hpp"
 #include "caf/snapshot/detail/protocol.hpp"
 
 namespace caf::snapshot::detail {
 
-uint64_t registry::add(const caf::actor_addr& who,
-                       const uint64_t* parent_epoch) {
+void registry::add(participant_core* who, const participant_core* spawner) {
   caf::actor coordinator;
   uint64_t epoch;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     // Newborns of non-participants start after every activated snapshot:
     // they are not part of any cut taken so far.
-    epoch = parent_epoch != nullptr ? *parent_epoch : latest_;
-    members_.emplace(who.id(), member{who, epoch});
+    epoch = spawner != nullptr ? spawner->epoch() : latest_;
+    who->set_epoch(epoch);
+    who->prev_ = nullptr;
+    who->next_ = head_;
+    if (head_ != nullptr)
+      head_->prev_ = who;
+    head_ = who;
+    ++size_;
+    if (epoch > latest_)
+      born_ahead_.emplace(who, epoch);
     if (!active_.empty() && epoch < *active_.rbegin())
       coordinator = coordinator_;
   }
   // The parent has not reached its cut for a running snapshot, so neither
   // has its child: the coordinator must wait for it. Sent from the parent's
   // thread, this notice precedes the parent's own report.
-  if (coordinator)
-    caf::send_as(caf::actor_cast<caf::actor>(who), coordinator,
-                 joined_atom::value,
-                 caf::actor_cast<caf::strong_actor_ptr>(who), epoch);
-  return epoch;
+  if (coordinator) {
+    auto self = caf::actor_cast<caf::actor>(who->self_);
+    caf::send_as(self, coordinator, joined_atom::value,
+                 caf::actor_cast<caf::strong_actor_ptr>(self), epoch);
+  }
 }
 
-uint64_t registry::remove(caf::actor_id who) {
+uint64_t registry::remove(participant_core* who) {
   std::lock_guard<std::mutex> guard{mtx_};
-  members_.erase(who);
+  if (who->prev_ != nullptr || head_ == who) {
+    if (who->prev_ != nullptr)
+      who->prev_->next_ = who->next_;
+    else
+      head_ = who->next_;
+    if (who->next_ != nullptr)
+      who->next_->prev_ = who->prev_;
+    who->prev_ = who->next_ = nullptr;
+    --size_;
+    if (!born_ahead_.empty())
+      born_ahead_.erase(who);
+  }
   return active_.empty() ? 0 : *active_.rbegin();
 }
 
@@ -76,10 +95,19 @@ registry::activation registry::activate_locked(uint64_t id) {
   latest_ = std::max(latest_, id);
   active_.insert(id);
   update_word_locked();
-  result.participants.reserve(members_.size());
-  for (auto& kvp : members_)
-    if (kvp.second.first_epoch < id)
-      result.participants.emplace_back(kvp.second.addr);
+  result.participants.reserve(size_);
+  // Every listed participant is alive: it leaves the list (under this
+  // mutex) in its cleanup or destructor, before its actor is gone. One that
+  // already cut for `id` (early, on a member) still gets listed: the
+  // coordinator must wait for its report.
+  for (auto x = head_; x != nullptr; x = x->next_) {
+    if (!born_ahead_.empty()) {
+      auto i = born_ahead_.find(x);
+      if (i != born_ahead_.end() && i->second >= id)
+        continue;
+    }
+    result.participants.emplace_back(x->self_->address());
+  }
   return result;
 }
 
@@ -100,14 +128,9 @@ void registry::close(uint64_t id) {
   update_word_locked();
 }
 
-bool registry::contains(caf::actor_id who) const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return members_.count(who) != 0;
-}
-
 size_t registry::size() const {
   std::lock_guard<std::mutex> guard{mtx_};
-  return members_.size();
+  return size_;
 }
 
 caf::actor registry::coordinator() const {

@@ -57,7 +57,7 @@ public:
   template <class... Ts>
   explicit participant(caf::actor_config& cfg, Ts&&... xs)
       : Base(cfg, std::forward<Ts>(xs)...), core_(this) {
-    // nop
+    this->setf(detail::participant_flag);
   }
 
   // -- overrides of CAF's interception points --------------------------------
@@ -225,38 +225,41 @@ private:
     return result;
   }
 
-  // Connects the marker handler to this actor's mailbox and state.
+  // Connects the marker handler to this actor's mailbox and state. Finds
+  // its owner through `self_` instead of storing a pointer: every word here
+  // counts for each participant.
   class core_type final : public detail::participant_core {
   public:
     explicit core_type(participant* owner)
-        : detail::participant_core(owner, owner->home_system()),
-          owner_(owner) {
+        : detail::participant_core(owner, owner->home_system()) {
       // nop
     }
 
   protected:
     void scan_mailbox(const scan_fun& f) override {
-      owner_->scan_mailbox(f);
+      owner()->scan_mailbox(f);
     }
 
     void save_state(std::vector<char>& bytes, std::string& text) override {
-      owner_->save_state(bytes, text);
+      owner()->save_state(bytes, text);
     }
 
     std::vector<uint64_t> pending_requests() const override {
-      return owner_->pending_requests();
+      return owner()->pending_requests();
     }
 
     bool uses_streams() const override {
-      return owner_->uses_streams();
+      return owner()->uses_streams();
     }
 
     std::string type_name() const override {
-      return owner_->type_name();
+      return owner()->type_name();
     }
 
   private:
-    participant* owner_;
+    participant* owner() const noexcept {
+      return static_cast<participant*>(self());
+    }
   };
 
   core_type core_;

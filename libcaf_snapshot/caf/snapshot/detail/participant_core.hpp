@@ -4,6 +4,7 @@
 // `current()` and the fields read by `enqueue`, which are documented.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <typeinfo>
@@ -32,6 +33,17 @@ std::string demangle(const std::type_info& x);
 /// cut, freed when the last recording ends).
 struct recording_state;
 
+/// State few participants need: skipped elements, tracked delayed sends,
+/// receivers of requests (allocated on first use).
+struct participant_extras;
+
+/// Bit in CAF's actor flags that marks participants. CAF reserves bits
+/// 0xFFF00000 for channels and uses 0x0004..0x2000; this one is free.
+constexpr int participant_flag = 0x80000;
+
+/// Whether `x` is a participant (of any system; compare `home_system()`).
+bool is_participant(const caf::abstract_actor* x) noexcept;
+
 /// Non-template part of `caf::snapshot::participant`.
 class participant_core {
 public:
@@ -44,6 +56,9 @@ public:
   // -- constructors, destructors, and assignment operators --------------------
 
   participant_core(caf::abstract_actor* self, caf::actor_system& sys);
+
+  participant_core(const participant_core&) = delete;
+  participant_core& operator=(const participant_core&) = delete;
 
   virtual ~participant_core();
 
@@ -81,7 +96,7 @@ public:
     auto src = current_;
     if (src == nullptr || src->registry_ != registry_)
       return (word & 1) != 0 || registry_->clustered();
-    return word != (src->epoch_ << 1);
+    return word != (src->epoch() << 1);
   }
 
   /// Re-packs `x` with the colour of the sending context.
@@ -109,7 +124,7 @@ public:
   void track_stash(const caf::mailbox_element& x, bool skipped) {
     if (skipped)
       remember_skipped(x);
-    else if (stash_ != nullptr)
+    else if (extras_ != nullptr)
       forget_skipped(x);
   }
 
@@ -140,12 +155,18 @@ public:
   void note_request(uint64_t response_id, const caf::strong_actor_ptr& dest);
 
   /// Epoch of this participant (the last snapshot it took its cut for).
-  /// Read by `enqueue` on the thread of this participant only.
+  /// Written on the participant's thread; read there by `enqueue` and by the
+  /// registry under its mutex (relaxed: no ordering needed).
   uint64_t epoch() const noexcept {
-    return epoch_;
+    return epoch_.load(std::memory_order_relaxed);
   }
 
 protected:
+  /// The participant this core belongs to.
+  caf::abstract_actor* self() const noexcept {
+    return self_;
+  }
+
   // -- hooks for the mixin ----------------------------------------------------
 
   /// Visits all queued and stashed elements (calls `fetch_more` first).
@@ -164,6 +185,18 @@ protected:
   virtual std::string type_name() const = 0;
 
 private:
+  friend class registry;
+
+  caf::actor_system& system() const noexcept {
+    return self_->home_system();
+  }
+
+  participant_extras& extras();
+
+  void set_epoch(uint64_t x) noexcept {
+    epoch_.store(x, std::memory_order_relaxed);
+  }
+
   void announce(uint64_t prev, uint64_t next);
 
   void post_mortem(const caf::error& reason);
@@ -189,24 +222,16 @@ private:
 
   static thread_local participant_core* current_;
 
+  // Eight words per participant (the memory target is 64 bytes over a plain
+  // actor): keep rarely used state in `extras_`.
   caf::abstract_actor* self_;
-  caf::actor_system& sys_;
   registry* registry_;
-  uint64_t epoch_ = 0;
+  std::atomic<uint64_t> epoch_{0};
   std::unique_ptr<recording_state> recording_;
-  // Elements skipped by the behavior and not handled since (allocated on
-  // the first skip).
-  std::unique_ptr<std::unordered_set<const caf::mailbox_element*>> stash_;
-  std::vector<delayed_token_ptr> delayed_;
-  // Requests sent with the participant's `request` and their receivers;
-  // pruned to the pending ones whenever it doubles.
-  struct sent_request {
-    uint64_t response_id;
-    caf::actor_id target;
-    caf::node_id target_node;
-  };
-  std::vector<sent_request> sent_requests_;
-  size_t prune_sent_requests_at_ = 32;
+  std::unique_ptr<participant_extras> extras_;
+  // Links of the registry's list of participants (guarded by its mutex).
+  participant_core* prev_ = nullptr;
+  participant_core* next_ = nullptr;
 };
 
 } // namespace caf::snapshot::detail

@@ -18,6 +18,8 @@
 
 namespace caf::snapshot::detail {
 
+class participant_core;
+
 /// Thread-safe registry of participants. All members are safe to call from
 /// any thread; `word` is lock-free, everything else takes a mutex.
 class registry {
@@ -34,14 +36,16 @@ public:
     return word_.load(std::memory_order_relaxed);
   }
 
-  /// Registers a participant. `parent_epoch` is the epoch of the spawning
-  /// participant, if any. Returns the participant's first epoch. Tells the
-  /// coordinator when a newborn must still take part in a running snapshot.
-  uint64_t add(const caf::actor_addr& who, const uint64_t* parent_epoch);
+  /// Registers a participant and sets its first epoch: the epoch of the
+  /// spawning participant `spawner`, if any, else the latest snapshot. Tells
+  /// the coordinator when a newborn must still take part in a running
+  /// snapshot. The registry links participants into an intrusive list: no
+  /// allocation per participant.
+  void add(participant_core* who, const participant_core* spawner);
 
-  /// Removes a participant and returns the highest active snapshot ID
-  /// (0 if none), atomically with respect to `activate`.
-  uint64_t remove(caf::actor_id who);
+  /// Removes a participant (if registered) and returns the highest active
+  /// snapshot ID (0 if none), atomically with respect to `activate`.
+  uint64_t remove(participant_core* who);
 
   /// Returns the highest active snapshot ID (0 if none).
   uint64_t highest_active() const;
@@ -88,9 +92,6 @@ public:
   /// Marks snapshot `id` as finished (stored, failed or timed out).
   void close(uint64_t id);
 
-  /// Whether `who` is a registered participant.
-  bool contains(caf::actor_id who) const;
-
   /// Number of registered participants.
   size_t size() const;
 
@@ -113,13 +114,14 @@ private:
   uint64_t latest_ = 0;
   bool member_ = false;
   std::set<uint64_t> active_;
-  struct member {
-    caf::actor_addr addr;
-    // Epoch at registration: a participant born at or after a snapshot's ID
-    // (a child of a parent that already cut) does not take part in it.
-    uint64_t first_epoch;
-  };
-  std::unordered_map<caf::actor_id, member> members_;
+  // All registered participants.
+  participant_core* head_ = nullptr;
+  size_t size_ = 0;
+  // Participants born with an epoch past the latest snapshot activated here
+  // (children of a parent that cut early for a snapshot another node
+  // started) and that epoch: they take no part in snapshots up to it. Rare,
+  // hence a side table instead of a word in every participant.
+  std::unordered_map<const participant_core*, uint64_t> born_ahead_;
   caf::actor coordinator_;
   cluster_view cluster_;
 };
