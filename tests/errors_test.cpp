@@ -26,6 +26,7 @@ const std::vector<std::pair<snap::errc, std::string>> all_codes{
   {snap::errc::shutting_down, "shutting_down"},
   {snap::errc::incompatible_version, "incompatible_version"},
   {snap::errc::node_lost, "node_lost"},
+  {snap::errc::cancelled, "cancelled"},
 };
 
 } // namespace

@@ -18,6 +18,7 @@
 
 #include "caf/snapshot/detail/file_system.hpp"
 #include "caf/snapshot/detail/protocol.hpp"
+#include "caf/snapshot/detail/retention.hpp"
 #include "caf/snapshot/detail/snapshot_writer.hpp"
 #include "caf/snapshot/detail/tagged_element.hpp"
 #include "caf/snapshot/errc.hpp"
@@ -320,6 +321,15 @@ void store(coordinator_actor* self, pending_snapshot& snap) {
   stored[snap.id] = info.path;
   if (stored.size() > max_remembered_files)
     stored.erase(stored.begin());
+  if (auto keep = self->state.mod->settings().keep; keep > 0) {
+    // Retention never fails a stored snapshot: it says what it could not do.
+    auto removed = prune_snapshots(default_file_system(),
+                                   self->state.mod->settings().directory,
+                                   keep, info.path);
+    if (!removed)
+      std::cerr << "[caf.snapshot] snapshot.keep: " << render(removed.error())
+                << '\n';
+  }
   snap.promise.deliver(std::move(info));
   close(self, snap.id);
 }
@@ -699,6 +709,35 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
       start(self, caf::response_promise{},
             registry::activation{id, std::move(participants)},
             std::move(what));
+    },
+    [=](cancel_atom) -> caf::result<uint64_t> {
+      if (is_member(self))
+        return make_error(errc::invalid_argument,
+                          "this node is a cluster member: cancel at the root");
+      std::vector<uint64_t> ids;
+      for (auto& kvp : self->state.pending)
+        ids.push_back(kvp.first);
+      for (auto id : ids) {
+        auto i = self->state.pending.find(id);
+        if (i != self->state.pending.end())
+          fail(self, i->second,
+               make_error(errc::cancelled,
+                          "snapshot " + std::to_string(id) + " cancelled"));
+      }
+      return static_cast<uint64_t>(ids.size());
+    },
+    [=](cancel_atom, uint64_t id) -> caf::result<caf::unit_t> {
+      if (is_member(self))
+        return make_error(errc::invalid_argument,
+                          "this node is a cluster member: cancel at the root");
+      auto i = self->state.pending.find(id);
+      if (i == self->state.pending.end())
+        return make_error(errc::invalid_argument,
+                          "snapshot " + std::to_string(id) + " is not pending");
+      fail(self, i->second,
+           make_error(errc::cancelled,
+                      "snapshot " + std::to_string(id) + " cancelled"));
+      return caf::unit;
     },
     // -- cluster membership ---------------------------------------------------
     [=](join_atom, caf::actor root) {

@@ -41,6 +41,8 @@ std::string to_string(errc x) {
       return "incompatible_version";
     case errc::node_lost:
       return "node_lost";
+    case errc::cancelled:
+      return "cancelled";
   }
   return "errc(" + std::to_string(static_cast<unsigned>(x)) + ")";
 }

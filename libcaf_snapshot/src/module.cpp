@@ -48,6 +48,7 @@ void module::init(caf::actor_system_config& cfg) {
   settings_.timeout = caf::get_or(cfg, "snapshot.timeout", settings_.timeout);
   settings_.on_actor_failure = caf::get_or(cfg, "snapshot.on-actor-failure",
                                            settings_.on_actor_failure);
+  settings_.keep = caf::get_or(cfg, "snapshot.keep", settings_.keep);
   auto signal = caf::get_or(cfg, "snapshot.on-signal", std::string{});
   if (!signal.empty()) {
     // A typo must not stop the application: say so and run without it.
@@ -130,7 +131,9 @@ actor_system_config& actor_system_config::load<caf::snapshot::module>() {
     .add<std::string>("on-signal",
                       "take a snapshot on this signal, e.g. SIGUSR1 (off)")
     .add<bool>("on-actor-failure",
-               "take a post-mortem snapshot when a participant fails (off)");
+               "take a post-mortem snapshot when a participant fails (off)")
+    .add<size_t>("keep", "snapshot files to keep; older ones are removed "
+                         "(0: keep all)");
   return *this;
 }
 

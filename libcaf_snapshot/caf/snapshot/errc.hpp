@@ -61,6 +61,8 @@ enum class errc : uint8_t {
   /// A node of the cluster was lost (shutdown, crash, disconnect). The
   /// context names it. Retrying helps: later snapshots leave it out.
   node_lost = 15,
+  /// The snapshot was cancelled (`cancel_atom`) before it was stored.
+  cancelled = 16,
 };
 
 /// Returns the enumerator name of `x`, e.g., `"timed_out"`.

@@ -36,6 +36,9 @@ struct settings {
   /// error (not `normal` or `user_shutdown`) takes a post-mortem snapshot of
   /// the whole system, with its own final state in it.
   bool on_actor_failure = false;
+  /// `snapshot.keep`: how many snapshot files to keep in `directory`; older
+  /// ones are removed after each stored snapshot (0: keep all).
+  size_t keep = 0;
 };
 
 /// Loads with `cfg.load<caf::snapshot::module>()`. Occupies CAF's
