@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -52,10 +53,14 @@ constexpr auto shutdown_bound = std::chrono::seconds{20};
 /// system is destroyed on a helper thread: if its destructor does not return
 /// within `shutdown_bound`, the test fails with a message naming the node and
 /// the system is leaked, so that one hang does not block the other tests.
+/// Changes a node's config before its system starts.
+using config_tweak = std::function<void(node_config&)>;
+
 class node {
 public:
-  explicit node(caf::timespan timeout = std::chrono::seconds{60})
-      : cfg_(std::make_unique<node_config>(dir_.path(), timeout)),
+  explicit node(caf::timespan timeout = std::chrono::seconds{60},
+                const config_tweak& tweak = {})
+      : cfg_(make_config(dir_.path(), timeout, tweak)),
         sys_(std::make_unique<caf::actor_system>(*cfg_)) {
     // nop
   }
@@ -151,6 +156,15 @@ public:
   }
 
 private:
+  static std::unique_ptr<node_config>
+  make_config(const std::string& dir, caf::timespan timeout,
+              const config_tweak& tweak) {
+    auto result = std::make_unique<node_config>(dir, timeout);
+    if (tweak)
+      tweak(*result);
+    return result;
+  }
+
   test::temp_dir dir_;
   std::unique_ptr<node_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
@@ -166,9 +180,10 @@ private:
 /// root.
 class group {
 public:
-  explicit group(size_t n, caf::timespan timeout = std::chrono::seconds{60}) {
+  explicit group(size_t n, caf::timespan timeout = std::chrono::seconds{60},
+                 const config_tweak& tweak = {}) {
     for (size_t i = 0; i < n; ++i)
-      nodes_.emplace_back(std::make_unique<node>(timeout));
+      nodes_.emplace_back(std::make_unique<node>(timeout, tweak));
     auto port = snap::publish(root().sys(), 0);
     if (!port) {
       ADD_FAILURE() << "publish failed: " << root().sys().render(port.error());

@@ -27,6 +27,7 @@ const std::vector<std::pair<snap::errc, std::string>> all_codes{
   {snap::errc::incompatible_version, "incompatible_version"},
   {snap::errc::node_lost, "node_lost"},
   {snap::errc::cancelled, "cancelled"},
+  {snap::errc::limit_exceeded, "limit_exceeded"},
 };
 
 } // namespace

@@ -383,6 +383,19 @@ void expect(coordinator_actor* self, pending_snapshot& snap,
                caf::message_priority::high, self->context());
 }
 
+// Checks `snapshot.max-participants` before any marker goes out.
+caf::error check_participant_limit(coordinator_actor* self, uint64_t id,
+                                   size_t count) {
+  auto limit = self->state.mod->settings().max_participants;
+  if (limit == 0 || count <= limit)
+    return caf::none;
+  return make_error(errc::limit_exceeded,
+                    "snapshot " + std::to_string(id) + " on "
+                      + self->state.my_node + ": " + std::to_string(count)
+                      + " participants exceed snapshot.max-participants = "
+                      + std::to_string(limit));
+}
+
 void mark_participants(coordinator_actor* self, pending_snapshot& snap,
                        std::vector<caf::actor_addr>& participants) {
   snap.participants.reserve(participants.size());
@@ -402,6 +415,11 @@ void start(coordinator_actor* self, caf::response_promise rp,
   snap.id = act.id;
   snap.promise = std::move(rp);
   snap.trigger = std::move(trigger);
+  if (auto err = check_participant_limit(self, act.id,
+                                         act.participants.size())) {
+    fail(self, snap, std::move(err));
+    return;
+  }
   snap.started = std::chrono::steady_clock::now();
   snap.requested_at_ms = now_ms();
   auto writer = snapshot_writer::open(default_file_system(),
@@ -472,6 +490,10 @@ void start_member(coordinator_actor* self, uint64_t id,
   for (auto& node : taking_part)
     if (node != st.my_node && st.nodes.count(node) != 0)
       snap.peers.insert(node);
+  if (auto err = check_participant_limit(self, id, act.participants.size())) {
+    fail(self, snap, std::move(err));
+    return;
+  }
   mark_participants(self, snap, act.participants);
   auto early = st.early_reports.find(id);
   if (early != st.early_reports.end()) {
@@ -585,10 +607,44 @@ void fail_all(coordinator_actor* self, const caf::error& err) {
 
 // -- records ------------------------------------------------------------------
 
+// Checks `snapshot.max-bytes` after an append.
+caf::error check_file_limit(coordinator_actor* self,
+                            const pending_snapshot& snap) {
+  auto limit = self->state.mod->settings().max_bytes;
+  if (limit == 0 || snap.writer->bytes_written() <= limit)
+    return caf::none;
+  return make_error(errc::limit_exceeded,
+                    "snapshot " + std::to_string(snap.id) + ": the file grew "
+                      "beyond snapshot.max-bytes = "
+                      + std::to_string(limit));
+}
+
+// Checks `snapshot.max-wire-bytes` before relaying records to the root,
+// which would drop larger ones.
+caf::error check_wire_limit(coordinator_actor* self, uint64_t id,
+                            caf::actor_id who, size_t size) {
+  auto limit = self->state.mod->settings().max_wire_bytes;
+  if (limit == 0 || size <= limit)
+    return caf::none;
+  return make_error(errc::limit_exceeded,
+                    "snapshot " + std::to_string(id) + ": a record of actor "
+                      + std::to_string(who) + " holds "
+                      + std::to_string(size)
+                      + " bytes, above snapshot.max-wire-bytes = "
+                      + std::to_string(limit));
+}
+
 // Appends a cut report to the file (or relays it to the root).
 caf::error take_report(coordinator_actor* self, pending_snapshot& snap,
                        cut_report& rep) {
   if (!snap.stores_file()) {
+    if (auto err = check_wire_limit(self, snap.id, rep.record.id,
+                                    rep.record.state.size()))
+      return err;
+    for (auto& m : rep.queued)
+      if (auto err = check_wire_limit(self, snap.id, m.receiver,
+                                      m.content.size()))
+        return err;
     rep.self = nullptr; // Not needed by the root; avoids a proxy there.
     self->send(self->state.root, relay_atom::value, std::move(rep));
     return caf::none;
@@ -596,18 +652,26 @@ caf::error take_report(coordinator_actor* self, pending_snapshot& snap,
   auto err = snap.writer->append(rep.record);
   for (size_t k = 0; !err && k < rep.queued.size(); ++k)
     err = snap.writer->append(rep.queued[k]);
+  if (!err)
+    err = check_file_limit(self, snap);
   return err;
 }
 
 caf::error take_channels(coordinator_actor* self, pending_snapshot& snap,
                          channel_report& rep) {
   if (!snap.stores_file()) {
+    for (auto& m : rep.recorded)
+      if (auto err = check_wire_limit(self, snap.id, m.receiver,
+                                      m.content.size()))
+        return err;
     self->send(self->state.root, relay_atom::value, std::move(rep));
     return caf::none;
   }
   caf::error err;
   for (size_t k = 0; !err && k < rep.recorded.size(); ++k)
     err = snap.writer->append(rep.recorded[k]);
+  if (!err)
+    err = check_file_limit(self, snap);
   return err;
 }
 

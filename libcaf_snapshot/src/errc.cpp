@@ -43,6 +43,8 @@ std::string to_string(errc x) {
       return "node_lost";
     case errc::cancelled:
       return "cancelled";
+    case errc::limit_exceeded:
+      return "limit_exceeded";
   }
   return "errc(" + std::to_string(static_cast<unsigned>(x)) + ")";
 }

@@ -49,6 +49,13 @@ void module::init(caf::actor_system_config& cfg) {
   settings_.on_actor_failure = caf::get_or(cfg, "snapshot.on-actor-failure",
                                            settings_.on_actor_failure);
   settings_.keep = caf::get_or(cfg, "snapshot.keep", settings_.keep);
+  settings_.max_bytes = caf::get_or(cfg, "snapshot.max-bytes",
+                                    settings_.max_bytes);
+  settings_.max_participants = caf::get_or(cfg, "snapshot.max-participants",
+                                           settings_.max_participants);
+  settings_.max_wire_bytes = caf::get_or(cfg, "snapshot.max-wire-bytes",
+                                         settings_.max_wire_bytes);
+  detail::set_max_deserialized_bytes(settings_.max_wire_bytes);
   auto signal = caf::get_or(cfg, "snapshot.on-signal", std::string{});
   if (!signal.empty()) {
     // A typo must not stop the application: say so and run without it.
@@ -133,7 +140,13 @@ actor_system_config& actor_system_config::load<caf::snapshot::module>() {
     .add<bool>("on-actor-failure",
                "take a post-mortem snapshot when a participant fails (off)")
     .add<size_t>("keep", "snapshot files to keep; older ones are removed "
-                         "(0: keep all)");
+                         "(0: keep all)")
+    .add<uint64_t>("max-bytes", "largest snapshot file (0: no limit)")
+    .add<size_t>("max-participants",
+                 "most participants per node in a snapshot (0: no limit)")
+    .add<uint64_t>("max-wire-bytes",
+                   "largest state or message content from or to another "
+                   "node (default 256 MiB)");
   return *this;
 }
 

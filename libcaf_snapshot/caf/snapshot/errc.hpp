@@ -63,6 +63,10 @@ enum class errc : uint8_t {
   node_lost = 15,
   /// The snapshot was cancelled (`cancel_atom`) before it was stored.
   cancelled = 16,
+  /// A configured limit (`snapshot.max-bytes`, `snapshot.max-participants`,
+  /// `snapshot.max-wire-bytes`) was exceeded; the context names the limit,
+  /// its value and what exceeded it. Raise the limit or shrink the system.
+  limit_exceeded = 17,
 };
 
 /// Returns the enumerator name of `x`, e.g., `"timed_out"`.

@@ -39,6 +39,16 @@ struct settings {
   /// `snapshot.keep`: how many snapshot files to keep in `directory`; older
   /// ones are removed after each stored snapshot (0: keep all).
   size_t keep = 0;
+  /// `snapshot.max-bytes`: a snapshot whose file would grow beyond this
+  /// fails with `limit_exceeded` (0: no limit).
+  uint64_t max_bytes = 0;
+  /// `snapshot.max-participants`: a snapshot of more participants (on one
+  /// node) fails at once with `limit_exceeded` (0: no limit).
+  size_t max_participants = 0;
+  /// `snapshot.max-wire-bytes`: the largest state or message content this
+  /// process accepts from another node, and sends to one (a participant
+  /// whose record is larger fails the snapshot with `limit_exceeded`).
+  uint64_t max_wire_bytes = uint64_t{256} << 20;
 };
 
 /// Loads with `cfg.load<caf::snapshot::module>()`. Occupies CAF's

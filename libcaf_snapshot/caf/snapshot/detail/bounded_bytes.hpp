@@ -18,10 +18,14 @@
 
 namespace caf::snapshot::detail {
 
-/// Largest byte buffer accepted from any deserializer (1 GiB, the record
-/// limit of the file format). Binary deserializers are bounded further by
-/// the bytes they have left.
-constexpr size_t max_deserialized_bytes = size_t{1} << 30;
+/// Largest byte buffer accepted from any deserializer in this process:
+/// `snapshot.max-wire-bytes` of the last system started (default 256 MiB,
+/// never above the file format's 1 GiB record limit). Binary deserializers
+/// are bounded further by the bytes they have left.
+size_t max_deserialized_bytes() noexcept;
+
+/// Sets the limit returned by `max_deserialized_bytes` (0: the default).
+void set_max_deserialized_bytes(uint64_t limit) noexcept;
 
 /// A byte buffer that is loaded with a bounded length.
 struct bounded_bytes {
@@ -29,7 +33,7 @@ struct bounded_bytes {
 };
 
 /// Loads `xs` from `source`, refusing lengths above the bytes `source` has
-/// left (for binary deserializers) or above `max_deserialized_bytes`,
+/// left (for binary deserializers) or above `max_deserialized_bytes()`,
 /// before allocating. @returns `sec::end_of_stream` for such lengths.
 caf::error load_bounded(caf::deserializer& source, std::vector<char>& xs);
 
