@@ -93,6 +93,23 @@ TEST(operations, keep_removes_the_oldest_files_and_nothing_else) {
   caf::anon_send_exit(a, caf::exit_reason::kill);
 }
 
+TEST(operations, keep_orders_by_request_time_since_ids_restart_with_each_run) {
+  test::temp_dir dir;
+  // A previous run reached ID 50; this run starts again at 1.
+  for (auto name : {"snapshot-00000049-1000.cafsnap",
+                    "snapshot-00000050-2000.cafsnap",
+                    "snapshot-00000001-3000.cafsnap",
+                    "snapshot-00000002-3000.cafsnap"})
+    touch(dir.path() + "/" + name);
+  auto newest = dir.path() + "/snapshot-00000002-3000.cafsnap";
+  auto res = snap::detail::prune_snapshots(
+    snap::detail::default_file_system(), dir.path(), 2, newest);
+  ASSERT_TRUE(res) << snap::render(res.error());
+  EXPECT_EQ(names_in(dir.path()),
+            (std::vector<std::string>{"snapshot-00000001-3000.cafsnap",
+                                      "snapshot-00000002-3000.cafsnap"}));
+}
+
 TEST(operations, keep_zero_keeps_everything) {
   test::temp_dir dir;
   keep_config cfg{dir.path(), 0};

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdint>
 #include <filesystem>
+#include <tuple>
 #include <utility>
 
 #include "caf/snapshot/errc.hpp"
@@ -12,8 +13,10 @@ namespace caf::snapshot::detail {
 
 namespace {
 
-// Parses the ID of a committed snapshot file name; false for other names.
-bool parse_snapshot_name(const std::string& name, uint64_t& id) {
+// Parses the ID and request time of a committed snapshot file name; false
+// for other names.
+bool parse_snapshot_name(const std::string& name, uint64_t& id,
+                         uint64_t& ms) {
   const std::string prefix = "snapshot-";
   const std::string suffix = ".cafsnap";
   if (name.size() <= prefix.size() + suffix.size()
@@ -26,6 +29,7 @@ bool parse_snapshot_name(const std::string& name, uint64_t& id) {
   size_t fields = 0;
   size_t digits = 0;
   uint64_t first = 0;
+  uint64_t second = 0;
   for (auto c : middle) {
     if (c == '-') {
       if (digits == 0)
@@ -36,16 +40,17 @@ bool parse_snapshot_name(const std::string& name, uint64_t& id) {
     }
     if (!std::isdigit(static_cast<unsigned char>(c)))
       return false;
-    if (fields == 0) {
-      if (digits >= 19)
-        return false;
-      first = first * 10 + static_cast<uint64_t>(c - '0');
-    }
+    if (fields < 2 && digits >= 19)
+      return false;
+    auto& field = fields == 0 ? first : second;
+    if (fields < 2)
+      field = field * 10 + static_cast<uint64_t>(c - '0');
     ++digits;
   }
   if (digits == 0 || fields < 1 || fields > 2)
     return false;
   id = first;
+  ms = second;
   return true;
 }
 
@@ -54,7 +59,9 @@ bool parse_snapshot_name(const std::string& name, uint64_t& id) {
 caf::expected<std::vector<std::string>>
 prune_snapshots(file_system& fs, const std::string& directory, size_t keep,
                 const std::string& just_written) {
-  std::vector<std::pair<uint64_t, std::string>> files;
+  // Oldest first: by request time (IDs restart with each coordinator run),
+  // then by ID (overlapping requests within one millisecond).
+  std::vector<std::tuple<uint64_t, uint64_t, std::string>> files;
   std::error_code ec;
   std::filesystem::directory_iterator i{directory, ec};
   if (ec)
@@ -65,9 +72,10 @@ prune_snapshots(file_system& fs, const std::string& directory, size_t keep,
       return make_error(errc::storage_failed,
                         directory + ": cannot list: " + ec.message());
     uint64_t id = 0;
+    uint64_t ms = 0;
     auto name = i->path().filename().string();
-    if (parse_snapshot_name(name, id) && i->is_regular_file(ec))
-      files.emplace_back(id, i->path().string());
+    if (parse_snapshot_name(name, id, ms) && i->is_regular_file(ec))
+      files.emplace_back(ms, id, i->path().string());
   }
   std::vector<std::string> removed;
   if (files.size() <= keep)
@@ -77,12 +85,13 @@ prune_snapshots(file_system& fs, const std::string& directory, size_t keep,
   for (auto& file : files) {
     if (excess == 0)
       break;
-    if (file.second == just_written)
+    auto& path = std::get<2>(file);
+    if (path == just_written)
       continue;
-    if (auto err = fs.unlink(file.second); err != 0 && err != ENOENT)
+    if (auto err = fs.unlink(path); err != 0 && err != ENOENT)
       return make_error(errc::storage_failed,
-                        file.second + ": cannot remove: " + errno_text(err));
-    removed.push_back(file.second);
+                        path + ": cannot remove: " + errno_text(err));
+    removed.push_back(path);
     --excess;
   }
   return removed;

@@ -15,7 +15,8 @@
 namespace caf::snapshot::detail {
 
 /// Removes the oldest committed snapshot files in `directory` (names
-/// `snapshot-<id>-<ms>[-<n>].cafsnap`, ordered by ID) until at most `keep`
+/// `snapshot-<id>-<ms>[-<n>].cafsnap`, ordered by request time `ms`, then
+/// ID: IDs restart with each run of a coordinator) until at most `keep`
 /// remain. Never removes `just_written`, temporary files or anything else.
 /// @returns the removed paths, or `errc::storage_failed` naming the first
 ///          file that could not be removed (files before it are gone).
