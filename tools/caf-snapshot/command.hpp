@@ -55,5 +55,8 @@ const command* find_command(const std::string& name);
 
 extern const command list_command;
 extern const command show_command;
+extern const command diff_command;
+extern const command check_command;
+extern const command dot_command;
 
 } // namespace caf_snapshot_tool

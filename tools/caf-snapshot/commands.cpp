@@ -8,6 +8,9 @@ const std::vector<const command*>& commands() {
   static const std::vector<const command*> table{
     &list_command,
     &show_command,
+    &diff_command,
+    &check_command,
+    &dot_command,
   };
   return table;
 }

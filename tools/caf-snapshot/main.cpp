@@ -2,7 +2,8 @@
 //
 // Usage: caf-snapshot <subcommand> [arguments]   (see `caf-snapshot --help`)
 //
-// Exit codes: 0 success, 1 missing or damaged files, 2 wrong command line.
+// Exit codes: 0 success, 1 missing or damaged files (`check`: also problems
+// found), 2 wrong command line.
 // Every error is reported as exactly one line on stderr.
 
 #include <algorithm>
@@ -47,7 +48,8 @@ void print_overview(std::ostream& out) {
       << "  --version    Print the version\n"
       << "\n"
       << "Run '" << program << " <subcommand> --help' for details.\n"
-      << "Exit codes: 0 success, 1 missing or damaged file, 2 wrong usage.\n";
+      << "Exit codes: 0 success, 1 missing or damaged file (for check also:\n"
+      << "problems found), 2 wrong usage.\n";
 }
 
 // Prints one line on stderr and returns `code`.
