@@ -58,5 +58,6 @@ extern const command show_command;
 extern const command diff_command;
 extern const command check_command;
 extern const command dot_command;
+extern const command take_command;
 
 } // namespace caf_snapshot_tool

@@ -11,6 +11,7 @@ const std::vector<const command*>& commands() {
     &diff_command,
     &check_command,
     &dot_command,
+    &take_command,
   };
   return table;
 }

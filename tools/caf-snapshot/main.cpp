@@ -28,7 +28,8 @@ void print_overview(std::ostream& out) {
   out << "Usage: " << program << " <subcommand> [arguments]\n"
       << "\n"
       << "Inspects snapshot files (*.cafsnap) of caf-snapshot, the consistent\n"
-      << "global snapshots of CAF actor systems. Needs no running system.\n"
+      << "global snapshots of CAF actor systems. Needs no running system,\n"
+      << "except 'take', which snapshots one over the network.\n"
       << "\n"
       << "Subcommands:\n";
   std::vector<std::pair<std::string, std::string>> lines;
