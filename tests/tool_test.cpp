@@ -270,15 +270,17 @@ TEST_F(tool_test, snapshots_were_taken) {
 TEST_F(tool_test, help_exits_zero_for_every_subcommand) {
   for (auto args : {"--help", "-h", "help", "help list", "help show",
                     "help help", "list --help", "list -h", "show --help",
-                    "show -h", "show FILE --bogus --help"}) {
+                    "show -h", "show FILE --bogus --help", "dot --help",
+                    "diff --help", "check --help", "take --help",
+                    "help dot", "help diff", "help check", "help take"}) {
     auto res = run(args);
     EXPECT_EQ(res.code, 0) << args;
     EXPECT_NE(res.out.find("Usage: caf-snapshot"), std::string::npos) << args;
     EXPECT_EQ(res.err, "") << args;
   }
   auto top = run("--help");
-  EXPECT_NE(top.out.find("list"), std::string::npos);
-  EXPECT_NE(top.out.find("show"), std::string::npos);
+  for (auto cmd : {"list", "show", "dot", "diff", "check", "take"})
+    EXPECT_NE(top.out.find(cmd), std::string::npos) << cmd;
   auto show = run("show --help");
   for (auto opt : {"--actor", "--node", "--limit", "--all"})
     EXPECT_NE(show.out.find(opt), std::string::npos) << opt;
