@@ -90,12 +90,34 @@ void check_alive(environment& e) {
       std::filesystem::remove(entry.path(), ec);
 }
 
+// CAF 0.17.6 resizes a `std::vector<char>` message element ("@charbuf") to
+// the length it reads before checking it, so a few bytes make any CAF node
+// allocate up to 4 GiB (see fuzz/regressions/control/caf-charbuf-4gib).
+// caf-snapshot's own records bound their buffers; this one is CAF's, so
+// the fuzzer skips such messages to keep fuzzing ours.
+bool holds_caf_byte_buffer(caf::actor_system& sys, const char* data,
+                           size_t size) {
+  caf::binary_deserializer peek{sys, data, size};
+  std::vector<caf::strong_actor_ptr> stages;
+  uint16_t zero = 0;
+  std::string names;
+  try {
+    if (peek(stages) || peek.begin_object(zero, names))
+      return false;
+  } catch (std::exception&) {
+    return false;
+  }
+  return names.find("@charbuf") != std::string::npos;
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto& e = env();
-  caf::binary_deserializer source{e.sys, reinterpret_cast<const char*>(data),
-                                  size};
+  auto bytes = reinterpret_cast<const char*>(data);
+  if (holds_caf_byte_buffer(e.sys, bytes, size))
+    return 0;
+  caf::binary_deserializer source{e.sys, bytes, size};
   std::vector<caf::strong_actor_ptr> stages;
   caf::message msg;
   try {
