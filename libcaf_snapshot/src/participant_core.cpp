@@ -352,6 +352,18 @@ void participant_core::finish(size_t index) {
 void participant_core::on_terminate(const caf::error& reason) {
   if (registry_ == nullptr)
     return;
+  if (self_->ctrl()->strong_refs.load() == 0) {
+    // CAF runs `cleanup` from the destructor of an actor nobody references
+    // any more. A handle to ourselves would resurrect the actor and destroy
+    // it a second time, so send nothing. Nothing waits for us either: a
+    // pending snapshot holds a handle to each participant it expects, and
+    // a delayed message in the clock holds one to its relaying sender.
+    registry_->remove(this);
+    registry_ = nullptr;
+    recording_.reset();
+    extras_.reset();
+    return;
+  }
   post_mortem(reason);
   // Leave the registry first: a snapshot activated after this point does not
   // expect us; one activated before is returned here and gets our last cut.
