@@ -196,7 +196,14 @@ inline caf::behavior collector_fn(caf::stateful_actor<collector_state>* self,
       }
       for (auto& target : st.targets) {
         if (mode == reply_mode::counter) {
-          self->send(target, state_atom::value);
+          // Without an execution unit, like the library's markers: CAF
+          // 0.17.6 then spreads the woken actors over all workers instead
+          // of queueing all N at this worker, whose tail work stealing
+          // takes in O(queue length) per steal (O(N^2) overall).
+          caf::actor_cast<caf::abstract_actor*>(target)->enqueue(
+            caf::make_mailbox_element(self->ctrl(), caf::make_message_id(),
+                                      {}, state_atom::value),
+            nullptr);
         } else {
           auto id = target.id();
           self->request(target, caf::infinite, state_atom::value)
