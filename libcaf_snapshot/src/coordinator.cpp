@@ -686,6 +686,23 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
   st.mod = mod;
   st.my_node = caf::to_string(self->node());
   st.sink = std::move(sink);
+  // CAF's default handler prints unexpected messages, and printing some
+  // hostile values crashes CAF 0.17.6 (found by fuzz_control: a duration
+  // with an invalid unit). Log who sent what kind of message, never its
+  // content; requests still get CAF's unexpected_message error.
+  self->set_default_handler(
+    [](caf::scheduled_actor* ptr, caf::message_view& x) -> caf::result<caf::message> {
+      auto types = x.content().size();
+      auto& src = ptr->current_sender();
+      std::cerr << "[caf.snapshot] coordinator dropped an unexpected message "
+                   "with "
+                << types << " element(s) from "
+                << (src ? caf::to_string(src->node()) + "#"
+                            + std::to_string(src->id())
+                        : std::string{"an anonymous sender"})
+                << '\n';
+      return caf::sec::unexpected_message;
+    });
   self->set_exit_handler([=](caf::exit_msg& msg) {
     fail_all(self, make_error(errc::shutting_down,
                               "the actor system shuts down"));
