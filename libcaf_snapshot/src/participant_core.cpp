@@ -98,7 +98,9 @@ participant_core::participant_core(caf::abstract_actor* self,
 }
 
 participant_core::~participant_core() {
-  if (registry_ != nullptr)
+  // Terminated participants left the registry in `on_terminate` already
+  // (and may outlive it); others leave now.
+  if (registry_ != nullptr && prev_ != this)
     registry_->remove(this);
 }
 
@@ -359,7 +361,6 @@ void participant_core::on_terminate(const caf::error& reason) {
     // pending snapshot holds a handle to each participant it expects, and
     // a delayed message in the clock holds one to its relaying sender.
     registry_->remove(this);
-    registry_ = nullptr;
     recording_.reset();
     extras_.reset();
     return;
@@ -370,7 +371,9 @@ void participant_core::on_terminate(const caf::error& reason) {
   auto active = registry_->remove(this);
   if (active > epoch())
     take_cut(active, actor_status::exited, reason);
-  registry_ = nullptr;
+  // Keep `registry_`: other threads may still enqueue into our mailbox,
+  // and `enqueue` reads the registry's epoch word (the registry outlives
+  // every participant of its system). Leaving the registry is idempotent.
   while (recording_ && !recording_->snapshots.empty())
     finish(0);
   recording_.reset();

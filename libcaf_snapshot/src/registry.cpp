@@ -42,14 +42,16 @@ void registry::add(participant_core* who, const participant_core* spawner) {
 
 uint64_t registry::remove(participant_core* who) {
   std::lock_guard<std::mutex> guard{mtx_};
-  if (who->prev_ != nullptr || head_ == who) {
+  // `prev_ == who` marks a participant that is not (or no longer) linked.
+  if (who->prev_ != who) {
     if (who->prev_ != nullptr)
       who->prev_->next_ = who->next_;
     else
       head_ = who->next_;
     if (who->next_ != nullptr)
       who->next_->prev_ = who->prev_;
-    who->prev_ = who->next_ = nullptr;
+    who->prev_ = who;
+    who->next_ = nullptr;
     --size_;
     if (!born_ahead_.empty())
       born_ahead_.erase(who);

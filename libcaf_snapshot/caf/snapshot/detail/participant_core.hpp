@@ -229,8 +229,9 @@ private:
   std::atomic<uint64_t> epoch_{0};
   std::unique_ptr<recording_state> recording_;
   std::unique_ptr<participant_extras> extras_;
-  // Links of the registry's list of participants (guarded by its mutex).
-  participant_core* prev_ = nullptr;
+  // Links of the registry's list of participants (guarded by its mutex);
+  // `prev_ == this` while not linked.
+  participant_core* prev_ = this;
   participant_core* next_ = nullptr;
 };
 
