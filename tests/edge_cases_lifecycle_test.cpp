@@ -101,6 +101,42 @@ TEST(edge_spawn, child_spawned_before_parent_cut_is_in_the_snapshot_and_one_afte
   EXPECT_EQ(state_of<family>(s2, parent.id()).children, 2);
 }
 
+namespace {
+
+/// Counts the participants its system's registry holds while its own
+/// constructor runs.
+class registry_probe : public snap::participant<caf::event_based_actor> {
+public:
+  using super = snap::participant<caf::event_based_actor>;
+
+  registry_probe(caf::actor_config& cfg, size_t* seen) : super(cfg) {
+    *seen = snap::module::find(home_system())->participants().size();
+  }
+
+  caf::behavior make_behavior() override {
+    return {[](int) {}};
+  }
+};
+
+} // namespace
+
+// A constructor must not publish `this`: the coordinator and the middleman
+// reach registered participants from other threads, and the most derived
+// part of the object is not built yet (ThreadSanitizer reported exactly
+// that, a virtual call racing with a constructor). Participants enter the
+// registry when CAF launches them.
+TEST(edge_spawn, participants_enter_the_registry_when_launched_not_when_constructed) {
+  fixture f;
+  auto& reg = snap::module::find(f.sys)->participants();
+  auto before = reg.size();
+  size_t seen = 0;
+  auto probe = f.spawn_class<registry_probe>(&seen);
+  EXPECT_EQ(seen, before) << "registered during construction";
+  EXPECT_EQ(reg.size(), before + 1);
+  auto s = test::take_and_load(f.sys);
+  EXPECT_NE(find_actor(s, probe.id()), nullptr);
+}
+
 // -- 7. quit during a snapshot ------------------------------------------------
 
 namespace {

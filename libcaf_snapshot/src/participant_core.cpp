@@ -82,19 +82,23 @@ std::string demangle(const std::type_info& x) {
 participant_core::participant_core(caf::abstract_actor* self,
                                    caf::actor_system& sys)
     : self_(self), registry_(nullptr) {
-  if (auto mod = module::find(sys)) {
+  if (auto mod = module::find(sys))
     registry_ = &mod->participants();
-    auto parent = current_;
-    const participant_core* spawner = nullptr;
-    if (parent != nullptr && parent->registry_ == registry_)
-      spawner = parent;
-    registry_->add(this, spawner);
-    // In a cluster, other nodes must know a newborn's epoch before its first
-    // message reaches them (they assume 0 for participants they never heard
-    // of). Sent from the spawning thread, before the actor can run.
-    if (registry_->clustered() && epoch() > 0)
-      announce(epoch(), epoch());
-  }
+}
+
+void participant_core::enter_registry() {
+  if (registry_ == nullptr)
+    return;
+  auto parent = current_;
+  const participant_core* spawner = nullptr;
+  if (parent != nullptr && parent->registry_ == registry_)
+    spawner = parent;
+  registry_->add(this, spawner);
+  // In a cluster, other nodes must know a newborn's epoch before its first
+  // message reaches them (they assume 0 for participants they never heard
+  // of). Sent from the spawning thread, before the actor can run.
+  if (registry_->clustered() && epoch() > 0)
+    announce(epoch(), epoch());
 }
 
 participant_core::~participant_core() {

@@ -92,6 +92,14 @@ public:
     return Base::resume(eu, max_throughput);
   }
 
+  /// Enters the registry, then launches as `Base` does. CAF calls this on
+  /// the spawning thread right after construction; a constructor must not
+  /// publish `this` (the most derived part is not built yet).
+  void launch(caf::execution_unit* eu, bool lazy, bool hide) override {
+    core_.enter_registry();
+    Base::launch(eu, lazy, hide);
+  }
+
   bool cleanup(caf::error&& reason, caf::execution_unit* host) override {
     detail::participant_core::scope guard{&core_};
     core_.on_terminate(reason);

@@ -62,6 +62,13 @@ public:
 
   virtual ~participant_core();
 
+  /// Enters the registry of the actor's system (if the module is loaded),
+  /// taking the spawner's epoch when a participant on this thread spawned
+  /// it. Called when CAF launches the actor, on the spawning thread: once
+  /// the object is fully constructed, so that no other thread can reach a
+  /// half-built actor through the registry or a `joined` notice.
+  void enter_registry();
+
   // -- thread context ---------------------------------------------------------
 
   /// Returns the participant whose code runs on this thread, if any.
