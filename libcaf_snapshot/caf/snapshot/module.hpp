@@ -82,9 +82,11 @@ public:
   /// Returns the module of `sys`, or `nullptr` if it was not loaded.
   static module* find(const caf::actor_system& sys) noexcept;
 
-  /// The snapshot coordinator of this system.
+  /// The snapshot coordinator of this system, or an invalid handle once the
+  /// module stopped. Safe to call from any thread (participants call it at
+  /// their cuts while the system shuts down).
   caf::actor coordinator() const {
-    return coordinator_;
+    return registry_.coordinator();
   }
 
   /// Participants of this system.
@@ -105,6 +107,8 @@ private:
   caf::actor_system& sys_;
   detail::registry registry_;
   snapshot::settings settings_;
+  // Used by start() and stop() only; other threads read the coordinator
+  // through registry_, which guards it.
   caf::actor coordinator_;
   caf::actor sink_;
   std::unique_ptr<detail::signal_trigger> signal_trigger_;
