@@ -397,6 +397,40 @@ TEST(format_errc_test, crc32_matches_the_standard_check_value) {
   EXPECT_EQ(st.value(), 0xCBF43926u);
 }
 
+// The eight-bytes-at-a-time loop must agree with the definition (one bit at
+// a time) for every length, alignment and split into two blocks.
+TEST(format_errc_test, crc32_agrees_with_the_bitwise_definition) {
+  auto bitwise = [](const unsigned char* p, size_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; ++i) {
+      c ^= p[i];
+      for (int k = 0; k < 8; ++k)
+        c = (c & 1u) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    return c ^ 0xFFFFFFFFu;
+  };
+  std::vector<unsigned char> data(200);
+  uint32_t x = 12345;
+  for (auto& b : data) {
+    x = x * 1103515245u + 12345u;
+    b = static_cast<unsigned char>(x >> 16);
+  }
+  for (size_t offset = 0; offset < 8; ++offset)
+    for (size_t n = 0; n + offset <= 100; ++n) {
+      auto p = data.data() + offset;
+      auto expected = bitwise(p, n);
+      ASSERT_EQ(caf::snapshot::detail::crc32(p, n), expected)
+        << "offset " << offset << ", length " << n;
+      for (size_t split = 0; split <= n; split += 3) {
+        auto first = caf::snapshot::detail::crc32(p, split);
+        ASSERT_EQ(caf::snapshot::detail::crc32_update(first, p + split,
+                                                      n - split),
+                  expected)
+          << "offset " << offset << ", length " << n << ", split " << split;
+      }
+    }
+}
+
 // -- round trips --------------------------------------------------------------
 
 TEST_F(format_test, round_trip_keeps_all_fields) {

@@ -3,9 +3,11 @@
 // archive's size and last bytes in hex.
 
 #include <algorithm>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include <boost/archive/binary_oarchive.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 
@@ -130,4 +132,22 @@ TEST(state_text, snapshots_record_the_text_of_each_state) {
   EXPECT_FALSE(s.actors[0].load_state(restored));
   EXPECT_EQ(restored.x, 42);
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+// save_boost writes through its own stream buffer; the bytes must be those
+// of a Boost archive over an std::ostringstream, which load and every older
+// file use. Also: the buffer is reused (cleared), not appended to.
+TEST(state_text, archive_bytes_equal_those_of_an_ostringstream_archive) {
+  opaque x;
+  x.values.assign(1000, 0x01020304);
+  std::ostringstream out;
+  {
+    boost::archive::binary_oarchive ar{out};
+    ar << x;
+  }
+  auto expected = std::move(out).str();
+  std::vector<char> bytes{'s', 't', 'a', 'l', 'e'};
+  std::string text;
+  snap::save_boost(x, bytes, text);
+  EXPECT_EQ(std::string(bytes.begin(), bytes.end()), expected);
 }

@@ -5,7 +5,6 @@
 //   caf::snapshot::save_boost(my_state, bytes, text);
 #pragma once
 
-#include <sstream>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -15,6 +14,8 @@
 #include "caf/deep_to_string.hpp"
 #include "caf/detail/stringification_inspector.hpp"
 #include "caf/detail/type_traits.hpp"
+
+#include "caf/snapshot/detail/vector_streambuf.hpp"
 
 namespace caf::snapshot {
 
@@ -45,13 +46,14 @@ std::string describe_archive(const std::vector<char>& bytes);
 /// Throws what Boost or `serialize` throws.
 template <class T>
 void save_boost(const T& x, std::vector<char>& bytes, std::string& text) {
-  std::ostringstream out;
   {
-    boost::archive::binary_oarchive ar{out};
+    // The same bytes as an archive over an std::ostringstream (binary
+    // archives convert no characters), without the stream's locale set-up
+    // and the final copy of the bytes.
+    detail::vector_streambuf buf{bytes};
+    boost::archive::binary_oarchive ar{buf, boost::archive::no_codecvt};
     ar << x;
   }
-  auto str = std::move(out).str();
-  bytes.assign(str.begin(), str.end());
   if constexpr (detail::has_to_string<T>::value)
     text = to_string(x);
   else if constexpr (caf::detail::is_inspectable<
