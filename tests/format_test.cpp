@@ -3,13 +3,11 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -31,36 +29,12 @@
 #include "caf/snapshot/global_snapshot.hpp"
 #include "caf/snapshot/load.hpp"
 
-// -- allocation tracking ------------------------------------------------------
+#include "allocation_tracking.hpp"
 
 namespace {
 
-std::atomic<bool> track_allocations{false};
-std::atomic<size_t> largest_allocation{0};
-
-} // namespace
-
-void* operator new(std::size_t n) {
-  if (track_allocations.load(std::memory_order_relaxed)) {
-    auto prev = largest_allocation.load();
-    while (n > prev && !largest_allocation.compare_exchange_weak(prev, n)) {
-      // retry
-    }
-  }
-  if (auto ptr = std::malloc(n > 0 ? n : 1))
-    return ptr;
-  throw std::bad_alloc{};
-}
-
-void operator delete(void* ptr) noexcept {
-  std::free(ptr);
-}
-
-void operator delete(void* ptr, std::size_t) noexcept {
-  std::free(ptr);
-}
-
-namespace {
+using test::allocation_scope;
+using test::largest_allocation;
 
 using namespace caf::snapshot;
 using caf::snapshot::detail::file_system;
@@ -70,16 +44,6 @@ namespace ff = caf::snapshot::detail::file_format;
 using bytes = std::vector<uint8_t>;
 
 // -- helpers ------------------------------------------------------------------
-
-struct allocation_scope {
-  allocation_scope() {
-    largest_allocation = 0;
-    track_allocations = true;
-  }
-  ~allocation_scope() {
-    track_allocations = false;
-  }
-};
 
 bytes read_file(const std::string& path) {
   std::ifstream in{path, std::ios::binary};

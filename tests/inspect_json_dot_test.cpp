@@ -8,11 +8,8 @@
 #include <sys/wait.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,6 +23,7 @@
 #include "caf/snapshot/detail/snapshot_writer.hpp"
 
 #include "test_util.hpp"
+#include "tool_runner.hpp"
 
 #ifndef CAF_SNAPSHOT_TOOL
 #  error "CAF_SNAPSHOT_TOOL must name the caf-snapshot binary"
@@ -35,6 +33,12 @@ namespace fs = std::filesystem;
 namespace cs = caf::snapshot;
 
 namespace {
+
+using test::expect_one_error_line;
+using test::quote;
+using test::read_file;
+using test::run_result;
+using test::write_file;
 
 // -- a strict JSON parser (RFC 8259) ------------------------------------------
 
@@ -645,50 +649,6 @@ caf::behavior requester_fn(cs::stateful_actor<requester>* self) {
   };
 }
 
-std::string quote(const std::string& str) {
-  std::string result = "'";
-  for (auto c : str) {
-    if (c == '\'')
-      result += "'\\''";
-    else
-      result += c;
-  }
-  result += '\'';
-  return result;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-}
-
-void write_file(const std::string& path, const std::string& content) {
-  std::ofstream out{path, std::ios::binary | std::ios::trunc};
-  out << content;
-}
-
-std::vector<std::string> lines_of(const std::string& str) {
-  std::vector<std::string> result;
-  std::istringstream in{str};
-  for (std::string line; std::getline(in, line);)
-    result.push_back(line);
-  return result;
-}
-
-size_t count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (auto pos = haystack.find(needle); pos != std::string::npos;
-       pos = haystack.find(needle, pos + needle.size()))
-    ++n;
-  return n;
-}
-
-struct run_result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
 // Nodes of the synthetic snapshots, in the format of `caf::to_string`.
 const std::string node_a = "0123456789ABCDEF0123456789ABCDEF01234567#4711";
 const std::string node_b = "FEDCBA9876543210FEDCBA9876543210FEDCBA98#42";
@@ -873,22 +833,7 @@ protected:
 
   // Runs the tool with `args` (already quoted as needed).
   static run_result run(const std::string& args) {
-    auto err_file = work_->path() + "/stderr.txt";
-    auto cmd = quote(CAF_SNAPSHOT_TOOL) + " " + args + " 2>" + quote(err_file);
-    run_result result;
-    auto pipe = ::popen(cmd.c_str(), "r");
-    if (pipe == nullptr) {
-      ADD_FAILURE() << "popen failed: " << cmd;
-      return result;
-    }
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0)
-      result.out.append(buf, n);
-    auto status = ::pclose(pipe);
-    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.err = read_file(err_file);
-    return result;
+    return test::tool_runner{CAF_SNAPSHOT_TOOL, work_->path()}.run(args);
   }
 
   // Runs `show --json` with `args` and parses its output.
@@ -924,16 +869,6 @@ protected:
     if (text != nullptr)
       *text = res.out;
     return parse_dot(res.out);
-  }
-
-  // Checks that the tool failed with `code`, exactly one line on stderr and
-  // nothing on stdout.
-  static void expect_one_error_line(const run_result& res, int code,
-                                    const std::string& args) {
-    EXPECT_EQ(res.code, code) << args << "\nstderr: " << res.err;
-    EXPECT_EQ(lines_of(res.err).size(), 1u) << args << "\nstderr: " << res.err;
-    EXPECT_FALSE(res.err.empty() || res.err.back() != '\n') << args;
-    EXPECT_EQ(res.out, "") << args;
   }
 
   static bool have_graphviz() {

@@ -10,6 +10,7 @@
 
 #include <sys/wait.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -66,6 +67,15 @@ inline std::vector<std::string> lines_starting_with(const std::string& str,
   return result;
 }
 
+/// Returns how often `needle` occurs in `haystack`, without overlaps.
+inline size_t count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (auto pos = haystack.find(needle); pos != std::string::npos;
+       pos = haystack.find(needle, pos + needle.size()))
+    ++n;
+  return n;
+}
+
 /// The outcome of one run of the tool.
 struct run_result {
   /// Exit code, or -1 if the tool did not exit normally.
@@ -74,13 +84,20 @@ struct run_result {
   std::string err;
 };
 
+/// Checks that a run failed with `code` and exactly one line on stderr,
+/// whatever it printed on stdout; `what` names the run in failure messages.
+inline void expect_one_stderr_line(const run_result& res, int code,
+                                   const std::string& what) {
+  EXPECT_EQ(res.code, code) << what << "\nstderr: " << res.err;
+  EXPECT_EQ(lines_of(res.err).size(), 1u) << what << "\nstderr: " << res.err;
+  EXPECT_FALSE(res.err.empty() || res.err.back() != '\n') << what;
+}
+
 /// Checks that a run failed with `code`, exactly one line on stderr and
 /// nothing on stdout; `what` names the run in failure messages.
 inline void expect_one_error_line(const run_result& res, int code,
                                   const std::string& what) {
-  EXPECT_EQ(res.code, code) << what << "\nstderr: " << res.err;
-  EXPECT_EQ(lines_of(res.err).size(), 1u) << what << "\nstderr: " << res.err;
-  EXPECT_FALSE(res.err.empty() || res.err.back() != '\n') << what;
+  expect_one_stderr_line(res, code, what);
   EXPECT_EQ(res.out, "") << what;
 }
 

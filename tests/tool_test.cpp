@@ -2,19 +2,14 @@
 // taken in a temporary directory, then the built tool runs on them (popen)
 // and its output and exit codes are checked.
 
-#include <sys/wait.h>
-
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "test_util.hpp"
+#include "tool_runner.hpp"
 
 #ifndef CAF_SNAPSHOT_TOOL
 #  error "CAF_SNAPSHOT_TOOL must name the caf-snapshot binary"
@@ -23,6 +18,14 @@
 namespace fs = std::filesystem;
 
 namespace {
+
+using test::count;
+using test::expect_one_stderr_line;
+using test::lines_of;
+using test::quote;
+using test::read_file;
+using test::run_result;
+using test::write_file;
 
 using deposit_atom = caf::atom_constant<caf::atom("deposit")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
@@ -78,54 +81,10 @@ caf::behavior account_fn(caf::snapshot::stateful_actor<account>* self,
   };
 }
 
-std::string quote(const std::string& str) {
-  std::string result = "'";
-  for (auto c : str) {
-    if (c == '\'')
-      result += "'\\''";
-    else
-      result += c;
-  }
-  result += '\'';
-  return result;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-}
-
-void write_file(const std::string& path, const std::string& content) {
-  std::ofstream out{path, std::ios::binary | std::ios::trunc};
-  out << content;
-}
-
-std::vector<std::string> lines_of(const std::string& str) {
-  std::vector<std::string> result;
-  std::istringstream in{str};
-  for (std::string line; std::getline(in, line);)
-    result.push_back(line);
-  return result;
-}
-
-size_t count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (auto pos = haystack.find(needle); pos != std::string::npos;
-       pos = haystack.find(needle, pos + needle.size()))
-    ++n;
-  return n;
-}
-
 std::string trim_left(const std::string& str) {
   auto pos = str.find_first_not_of(' ');
   return pos == std::string::npos ? std::string{} : str.substr(pos);
 }
-
-struct run_result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
 
 class tool_test : public testing::Test {
 public:
@@ -185,30 +144,7 @@ public:
 protected:
   // Runs the tool with `args` (already quoted as needed).
   static run_result run(const std::string& args) {
-    auto err_file = work_->path() + "/stderr.txt";
-    auto cmd = quote(CAF_SNAPSHOT_TOOL) + " " + args + " 2>" + quote(err_file);
-    run_result result;
-    auto pipe = ::popen(cmd.c_str(), "r");
-    if (pipe == nullptr) {
-      ADD_FAILURE() << "popen failed: " << cmd;
-      return result;
-    }
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0)
-      result.out.append(buf, n);
-    auto status = ::pclose(pipe);
-    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.err = read_file(err_file);
-    return result;
-  }
-
-  // Checks that the tool failed with `code` and exactly one line on stderr.
-  static void expect_one_error_line(const run_result& res, int code,
-                                    const std::string& args) {
-    EXPECT_EQ(res.code, code) << args << "\nstderr: " << res.err;
-    EXPECT_EQ(lines_of(res.err).size(), 1u) << args << "\nstderr: " << res.err;
-    EXPECT_FALSE(res.err.empty() || res.err.back() != '\n') << args;
+    return test::tool_runner{CAF_SNAPSHOT_TOOL, work_->path()}.run(args);
   }
 
   static std::string dir() {
@@ -291,13 +227,13 @@ TEST_F(tool_test, help_exits_zero_for_every_subcommand) {
 
 TEST_F(tool_test, unknown_subcommand_is_a_usage_error) {
   auto res = run("frobnicate");
-  expect_one_error_line(res, 2, "frobnicate");
+  expect_one_stderr_line(res, 2, "frobnicate");
   EXPECT_NE(res.err.find("unknown subcommand 'frobnicate'"), std::string::npos)
     << res.err;
   EXPECT_EQ(res.out, "");
-  expect_one_error_line(run("help frobnicate"), 2, "help frobnicate");
-  expect_one_error_line(run("--frobnicate"), 2, "--frobnicate");
-  expect_one_error_line(run(""), 2, "(no arguments)");
+  expect_one_stderr_line(run("help frobnicate"), 2, "help frobnicate");
+  expect_one_stderr_line(run("--frobnicate"), 2, "--frobnicate");
+  expect_one_stderr_line(run(""), 2, "(no arguments)");
 }
 
 TEST_F(tool_test, wrong_arguments_are_usage_errors) {
@@ -319,7 +255,7 @@ TEST_F(tool_test, wrong_arguments_are_usage_errors) {
   };
   for (auto& args : cases) {
     auto res = run(args);
-    expect_one_error_line(res, 2, args);
+    expect_one_stderr_line(res, 2, args);
     EXPECT_EQ(res.out, "") << args;
     EXPECT_NE(res.err.find("--help"), std::string::npos) << res.err;
   }
@@ -363,7 +299,7 @@ TEST_F(tool_test, list_skips_dot_files_and_lists_damaged_files) {
   write_file(d + "/notes.txt", "not a snapshot");
   write_truncated(d + "/snapshot-00000003-1700000000000.cafsnap");
   auto res = run("list " + quote(d));
-  expect_one_error_line(res, 1, "list mixed");
+  expect_one_stderr_line(res, 1, "list mixed");
   auto lines = lines_of(res.out);
   ASSERT_EQ(lines.size(), 4u) << res.out;
   for (size_t i = 1; i <= 3; ++i)
@@ -379,7 +315,7 @@ TEST_F(tool_test, list_skips_dot_files_and_lists_damaged_files) {
 TEST_F(tool_test, list_of_missing_directory_fails) {
   auto missing = work_->path() + "/no-such-dir";
   auto res = run("list " + quote(missing));
-  expect_one_error_line(res, 1, "list missing");
+  expect_one_stderr_line(res, 1, "list missing");
   EXPECT_NE(res.err.find("cannot_open"), std::string::npos) << res.err;
   EXPECT_EQ(res.out, "");
   auto empty = make_dir("empty");
@@ -533,12 +469,12 @@ TEST_F(tool_test, show_limit_and_all) {
 TEST_F(tool_test, show_of_missing_file_fails_with_one_line) {
   auto missing = work_->path() + "/no-such.cafsnap";
   auto res = run("show " + quote(missing));
-  expect_one_error_line(res, 1, "show missing");
+  expect_one_stderr_line(res, 1, "show missing");
   EXPECT_EQ(res.out, "");
   EXPECT_NE(res.err.find("cannot_open"), std::string::npos) << res.err;
   EXPECT_NE(res.err.find(missing), std::string::npos) << res.err;
   auto directory = run("show " + quote(dir()));
-  expect_one_error_line(directory, 1, "show directory");
+  expect_one_stderr_line(directory, 1, "show directory");
 }
 
 TEST_F(tool_test, show_of_damaged_file_fails_with_one_line) {
@@ -546,12 +482,12 @@ TEST_F(tool_test, show_of_damaged_file_fails_with_one_line) {
   auto truncated = d + "/snapshot-00000001-1700000000000.cafsnap";
   write_truncated(truncated);
   auto res = run("show " + quote(truncated));
-  expect_one_error_line(res, 1, "show truncated");
+  expect_one_stderr_line(res, 1, "show truncated");
   EXPECT_EQ(res.out, "");
   EXPECT_NE(res.err.find("file_damaged"), std::string::npos) << res.err;
   auto garbage = d + "/garbage.cafsnap";
   write_file(garbage, "this is not a snapshot file at all\n");
   auto res2 = run("show " + quote(garbage));
-  expect_one_error_line(res2, 1, "show garbage");
+  expect_one_stderr_line(res2, 1, "show garbage");
   EXPECT_NE(res2.err.find("not_a_snapshot"), std::string::npos) << res2.err;
 }

@@ -4,9 +4,6 @@
 // the claimed length before checking; the records' byte fields are loaded
 // through `detail::bounded_bytes` instead.
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -21,49 +18,15 @@
 #include "caf/snapshot/all.hpp"
 #include "caf/snapshot/detail/protocol.hpp"
 
-// -- allocation tracking ------------------------------------------------------
+#include "allocation_tracking.hpp"
 
 namespace {
 
-std::atomic<bool> track_allocations{false};
-std::atomic<size_t> largest_allocation{0};
-
-} // namespace
-
-void* operator new(std::size_t n) {
-  if (track_allocations.load(std::memory_order_relaxed)) {
-    auto prev = largest_allocation.load();
-    while (n > prev && !largest_allocation.compare_exchange_weak(prev, n)) {
-      // retry
-    }
-  }
-  if (auto ptr = std::malloc(n > 0 ? n : 1))
-    return ptr;
-  throw std::bad_alloc{};
-}
-
-void operator delete(void* ptr) noexcept {
-  std::free(ptr);
-}
-
-void operator delete(void* ptr, std::size_t) noexcept {
-  std::free(ptr);
-}
-
-namespace {
+using test::allocation_scope;
+using test::largest_allocation;
 
 namespace snap = caf::snapshot;
 using buffer = std::vector<char>;
-
-struct allocation_scope {
-  allocation_scope() {
-    largest_allocation = 0;
-    track_allocations = true;
-  }
-  ~allocation_scope() {
-    track_allocations = false;
-  }
-};
 
 constexpr size_t one_mib = 1024 * 1024;
 

@@ -122,20 +122,34 @@ std::string to_string(const customer_state& x) {
          + " receipts=" + std::to_string(x.receipts);
 }
 
+// Says `line`, then sends `what` to `whom` as a request and awaits the
+// response with `request(...).await(...)`, which handles nothing but that
+// response (the cause of the deadlock). The state's flag `waiting` is set
+// until the response arrives and is passed to `done`.
+template <class Response, class State, class Atom, class F>
+void ask_and_await(caf::snapshot::stateful_actor<State>* self,
+                   const std::string& line, bool State::*waiting,
+                   const caf::actor& whom, Atom what, F done) {
+  say(line);
+  self->state.*waiting = true;
+  self->request(whom, caf::infinite, what).await([=](Response x) mutable {
+    self->state.*waiting = false;
+    done(x);
+  });
+}
+
 // Answers the auditor's `totals` only after asking the teller for its cash.
 caf::behavior ledger_fn(caf::snapshot::stateful_actor<ledger_state>* self) {
   return {
     [=](caf::actor teller) { self->state.teller = std::move(teller); },
     [=](totals_atom) -> caf::result<int64_t> {
-      say("ledger: the auditor wants totals; asking the teller for its cash "
-          "(request + await)");
       auto rp = self->make_response_promise<int64_t>();
-      self->state.waiting_for_teller = true;
-      self->request(self->state.teller, caf::infinite, cash_atom::value)
-        .await([=](int64_t cash) mutable {
-          self->state.waiting_for_teller = false;
-          rp.deliver(self->state.recorded + cash);
-        });
+      ask_and_await<int64_t>(
+        self,
+        "ledger: the auditor wants totals; asking the teller for its cash "
+        "(request + await)",
+        &ledger_state::waiting_for_teller, self->state.teller, cash_atom::value,
+        [=](int64_t cash) mutable { rp.deliver(self->state.recorded + cash); });
       // The teller awaits the auditor, which awaits this ledger.
       say("DEADLOCK teller -> auditor -> ledger -> teller");
       return rp;
@@ -148,16 +162,14 @@ caf::behavior auditor_fn(caf::snapshot::stateful_actor<auditor_state>* self,
   self->state.ledger = std::move(ledger);
   return {
     [=](audit_atom) -> caf::result<bool> {
-      say("auditor: audit requested; asking the ledger for totals "
-          "(request + await)");
       ++self->state.audits;
       auto rp = self->make_response_promise<bool>();
-      self->state.waiting_for_ledger = true;
-      self->request(self->state.ledger, caf::infinite, totals_atom::value)
-        .await([=](int64_t) mutable {
-          self->state.waiting_for_ledger = false;
-          rp.deliver(true);
-        });
+      ask_and_await<int64_t>(
+        self,
+        "auditor: audit requested; asking the ledger for totals "
+        "(request + await)",
+        &auditor_state::waiting_for_ledger, self->state.ledger,
+        totals_atom::value, [=](int64_t) mutable { rp.deliver(true); });
       return rp;
     },
   };
@@ -173,12 +185,11 @@ caf::behavior teller_fn(caf::snapshot::stateful_actor<teller_state>* self,
       auto receipt = ++st.deposits;
       say("teller: deposit " + std::to_string(receipt) + " of "
           + std::to_string(amount) + ", cash " + std::to_string(st.cash));
-      if (receipt == audit_after) {
-        say("teller: asking the auditor for an audit (request + await)");
-        st.waiting_for_auditor = true;
-        self->request(st.auditor, caf::infinite, audit_atom::value)
-          .await([=](bool) { self->state.waiting_for_auditor = false; });
-      }
+      if (receipt == audit_after)
+        ask_and_await<bool>(
+          self, "teller: asking the auditor for an audit (request + await)",
+          &teller_state::waiting_for_auditor, st.auditor, audit_atom::value,
+          [](bool) {});
       return receipt;
     },
     [=](cash_atom) { return self->state.cash; },

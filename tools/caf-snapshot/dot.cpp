@@ -22,13 +22,12 @@
 #include <utility>
 #include <vector>
 
-#include "caf/snapshot/errc.hpp"
 #include "caf/snapshot/global_snapshot.hpp"
-#include "caf/snapshot/load.hpp"
 
 #include "args.hpp"
 #include "command.hpp"
 #include "format.hpp"
+#include "load_or_report.hpp"
 #include "selection.hpp"
 #include "snapshot_index.hpp"
 #include "utf8.hpp"
@@ -492,11 +491,9 @@ int run(const std::vector<std::string>& args) {
     return exit_ok;
   }
   auto opts = parse_options(parsed);
-  auto snap = cs::load(opts.file);
-  if (!snap) {
-    std::cerr << printable(cs::render(snap.error())) << std::endl;
+  auto snap = load_or_report(opts.file);
+  if (!snap)
     return exit_bad_file;
-  }
   snapshot_index idx{*snap};
   dot_printer{idx, opts}.print();
   return exit_ok;

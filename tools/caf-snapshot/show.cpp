@@ -16,13 +16,12 @@
 
 #include "caf/message_id.hpp"
 
-#include "caf/snapshot/errc.hpp"
 #include "caf/snapshot/global_snapshot.hpp"
-#include "caf/snapshot/load.hpp"
 
 #include "args.hpp"
 #include "command.hpp"
 #include "format.hpp"
+#include "load_or_report.hpp"
 #include "show.hpp"
 #include "snapshot_index.hpp"
 
@@ -230,7 +229,7 @@ private:
     if (m.priority != 0 && m.location != cs::message_location::urgent)
       notes.emplace_back("high priority");
     caf::message_id mid{m.mid};
-    auto request_id = m.mid & caf::message_id::request_id_mask;
+    auto request_id = request_number(m.mid);
     if (mid.is_response())
       notes.emplace_back("response to request " + std::to_string(request_id));
     else if (mid.is_request())
@@ -290,11 +289,9 @@ int run(const std::vector<std::string>& args) {
     return exit_ok;
   }
   auto opts = parse_options(parsed);
-  auto snap = cs::load(opts.file);
-  if (!snap) {
-    std::cerr << printable(cs::render(snap.error())) << std::endl;
+  auto snap = load_or_report(opts.file);
+  if (!snap)
     return exit_bad_file;
-  }
   snapshot_index idx{*snap};
   if (opts.json)
     print_show_json(idx, opts, std::cout);

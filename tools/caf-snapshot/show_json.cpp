@@ -33,12 +33,6 @@ constexpr const char* schema_name = "caf-snapshot/show";
 /// removed, renamed or given another type or meaning.
 constexpr uint64_t schema_version = 1;
 
-// The request number of a message ID or request ID: the ID without its
-// flag bits, equal for a request, its response and the pending entry.
-uint64_t request_number(uint64_t id) {
-  return id & caf::message_id::request_id_mask;
-}
-
 class json_printer {
 public:
   json_printer(const snapshot_index& idx, const show_options& opts,

@@ -2,7 +2,13 @@
 
 #include <algorithm>
 
+#include "caf/message_id.hpp"
+
 namespace caf_snapshot_tool {
+
+uint64_t request_number(uint64_t message_id) {
+  return caf::message_id{message_id}.request_id().integer_value();
+}
 
 size_t hash_combine(size_t seed, size_t x) {
   return seed ^ (x + 0x9e3779b97f4a7c15ull + (seed << 6) + (seed >> 2));

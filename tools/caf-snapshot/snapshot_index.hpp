@@ -1,8 +1,9 @@
 // Indexes over one loaded snapshot, shared by the subcommands that render
-// it (`show`, `show --json`, `dot`): actor keys, the recorded actors and
-// their nodes, the messages waiting for each actor and the channels. Built
-// in one pass over actors and one over messages, so rendering stays linear
-// for snapshots with 100,000 actors and millions of messages.
+// it (`show`, `show --json`, `dot`): actor keys, request numbers, the
+// recorded actors and their nodes, the messages waiting for each actor and
+// the channels. Built in one pass over actors and one over messages, so
+// rendering stays linear for snapshots with 100,000 actors and millions of
+// messages.
 //
 // Usage:
 //   snapshot_index idx{snap};
@@ -12,6 +13,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string_view>
 #include <unordered_map>
@@ -45,6 +47,11 @@ struct actor_key {
     return node != other.node ? node < other.node : id < other.id;
   }
 };
+
+/// Returns the request number of a message ID (`caf::message_id::
+/// request_id()`): the same for a request, its response ID and the ID of
+/// the response message, whatever the flags and priority.
+uint64_t request_number(uint64_t message_id);
 
 /// Mixes `x` into the hash `seed`.
 size_t hash_combine(size_t seed, size_t x);

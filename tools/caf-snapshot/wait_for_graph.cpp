@@ -35,10 +35,6 @@ struct request_key_hash {
 
 } // namespace
 
-uint64_t request_number(uint64_t message_id) {
-  return caf::message_id{message_id}.request_id().integer_value();
-}
-
 wait_for_graph::wait_for_graph(const cs::global_snapshot& snap) {
   // The requests still in flight, by sender and number (their responses are
   // no evidence of waiting: the sender of a response waits for nothing).

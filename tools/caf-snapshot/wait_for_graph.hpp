@@ -33,11 +33,6 @@
 
 namespace caf_snapshot_tool {
 
-/// Returns the request number of a message ID (`caf::message_id::
-/// request_id()`): the same for a request, its response ID and the ID of
-/// the response message, whatever the flags and priority.
-uint64_t request_number(uint64_t message_id);
-
 /// One edge of the wait-for graph: `from` awaits the response to its
 /// request `request` from `to`.
 struct wait_edge {
