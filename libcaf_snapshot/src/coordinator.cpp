@@ -373,8 +373,8 @@ void try_complete(coordinator_actor* self, pending_snapshot& snap) {
   store(self, snap);
 }
 
-void expect(coordinator_actor* self, pending_snapshot& snap,
-            caf::strong_actor_ptr who) {
+// Waits for `who` in `snap` (once per participant) and sends its marker.
+void expect(pending_snapshot& snap, caf::strong_actor_ptr who) {
   auto id = who->id();
   auto i = snap.participants.emplace(id, expected_participant{});
   if (!i.second)
@@ -399,12 +399,12 @@ caf::error check_participant_limit(coordinator_actor* self, uint64_t id,
                       + std::to_string(limit));
 }
 
-void mark_participants(coordinator_actor* self, pending_snapshot& snap,
+void mark_participants(pending_snapshot& snap,
                        std::vector<caf::actor_addr>& participants) {
   snap.participants.reserve(participants.size());
   for (auto& addr : participants)
     if (auto hdl = caf::actor_cast<caf::strong_actor_ptr>(addr))
-      expect(self, snap, std::move(hdl));
+      expect(snap, std::move(hdl));
 }
 
 // Standalone or root: a new snapshot that this node stores. `act` is
@@ -442,7 +442,7 @@ void start(coordinator_actor* self, caf::response_promise rp,
   for (auto& kvp : st.nodes)
     self->send(kvp.second.coordinator, start_atom::value, act.id,
                taking_part);
-  mark_participants(self, snap, act.participants);
+  mark_participants(snap, act.participants);
   self->delayed_send(self, mod.settings().timeout, deadline_atom::value,
                      act.id);
   try_complete(self, snap);
@@ -497,7 +497,7 @@ void start_member(coordinator_actor* self, uint64_t id,
     fail(self, snap, std::move(err));
     return;
   }
-  mark_participants(self, snap, act.participants);
+  mark_participants(snap, act.participants);
   auto early = st.early_reports.find(id);
   if (early != st.early_reports.end()) {
     auto reports = std::move(early->second);
@@ -506,7 +506,7 @@ void start_member(coordinator_actor* self, uint64_t id,
     // have exited since and are no longer in the registry.
     for (auto& rep : reports)
       if (rep.self)
-        expect(self, snap, rep.self);
+        expect(snap, rep.self);
     for (auto& rep : reports)
       handle_report(self, rep);
   }
@@ -542,7 +542,7 @@ void handle_report(coordinator_actor* self, cut_report& rep) {
     return;
   auto j = snap.participants.find(rep.self->id());
   if (j == snap.participants.end()) {
-    expect(self, snap, rep.self);
+    expect(snap, rep.self);
     j = snap.participants.find(rep.self->id());
   }
   if (j->second.reported)
@@ -1034,7 +1034,7 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
       }
       for (auto& kvp : self->state.pending)
         if (kvp.first > epoch && !kvp.second.cut_announced)
-          expect(self, kvp.second, who);
+          expect(kvp.second, who);
     },
     [=](report_atom, cut_report& rep) {
       if (!from_this_node(self) || !rep.self
