@@ -276,7 +276,17 @@ int64_t money_in(const caf::snapshot::global_snapshot& s,
         ++t.cross_node_external;
     }
     auto msg = m.decode(sys);
-    EXPECT_TRUE(msg) << m.text;
+    if (!msg && m.text.rfind("('c_peers'", 0) == 0) {
+      // A peers list still queued at a cut (rare: only right after the
+      // start) holds proxies of other nodes' accounts, which decode cannot
+      // resolve outside an actor. It carries no money.
+      EXPECT_NE(sys.render(msg.error()).find("no_proxy_registry"),
+                std::string::npos)
+        << sys.render(msg.error());
+      continue;
+    }
+    EXPECT_TRUE(msg) << m.text << ": "
+                     << (msg ? std::string{} : sys.render(msg.error()));
     if (!msg)
       continue;
     if (msg->match_elements<deposit_atom, int64_t>())

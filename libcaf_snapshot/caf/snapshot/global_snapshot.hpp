@@ -146,9 +146,14 @@ struct message_record {
   /// Human-readable rendering of the content (`caf::to_string`).
   std::string text;
 
-  /// Deserializes the content with the types known to `sys`.
+  /// Deserializes the content with the types known to `sys`. Actor handles
+  /// in the content resolve to `sys`'s own actors if they still exist (else
+  /// to invalid handles); a handle to an actor on another node cannot be
+  /// resolved here (CAF 0.17.6 creates proxies only inside actors), so such
+  /// content fails with CAF's `no_proxy_registry` in the error's text.
   /// @returns `errc::unknown_type` if the content could not be serialized
-  ///          when recorded or holds a type `sys` does not know.
+  ///          when recorded, holds a type `sys` does not know, or holds a
+  ///          handle to an actor on another node.
   caf::expected<caf::message> decode(caf::actor_system& sys) const;
 };
 
