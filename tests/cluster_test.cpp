@@ -749,6 +749,56 @@ TEST(cluster, remote_request_and_response_in_flight_are_recorded_with_real_ids) 
 // The contract: `from_participant` says whether the sender was a
 // participant (false: external input). A participant on another node is a
 // participant.
+// message_record::decode resolves handles to its own system's actors but
+// not to actors on other nodes (CAF 0.17.6 creates proxies only inside
+// actors): the record still names the handle in its text, and decode says
+// why it fails instead of returning a message with a dangling handle.
+TEST(cluster, decoding_a_message_that_holds_a_remote_handle_fails_clearly) {
+  cluster::group c{2};
+  ASSERT_TRUE(c.ok());
+  auto& a = c.root();
+  auto& b = c.at(1);
+  auto gate = a.make_gate();
+  auto blocked = a.spawn(edge::counter_fn, gate);
+  auto local = a.spawn(edge::counter_fn, edge::gate_ptr{});
+  auto remote = b.spawn(edge::counter_fn, edge::gate_ptr{});
+  auto remote_proxy = proxy_of(a, b, remote);
+  ASSERT_TRUE(remote_proxy);
+  caf::anon_send(blocked, edge::block_atom::value);
+  ASSERT_TRUE(gate->wait_entered());
+  // Both queued behind the blocked handler: in flight at its cut.
+  caf::anon_send(blocked, local);
+  caf::anon_send(blocked, remote_proxy);
+  pending_take take{a};
+  ASSERT_TRUE(barrier(a, caf::snapshot::coordinator(a.sys())));
+  gate->release();
+  auto info = take.get();
+  ASSERT_TRUE(info) << a.sys().render(info.error());
+  auto s = caf::snapshot::load(info->path);
+  ASSERT_TRUE(s) << caf::snapshot::render(s.error());
+  size_t local_ok = 0;
+  size_t remote_refused = 0;
+  for (auto& m : s->in_flight) {
+    if (m.receiver != blocked.id())
+      continue;
+    auto msg = m.decode(a.sys());
+    if (m.text.find(caf::to_string(b.sys().node()))
+        != std::string::npos) {
+      ASSERT_FALSE(msg) << m.text;
+      auto text = a.sys().render(msg.error());
+      EXPECT_NE(text.find("no_proxy_registry"), std::string::npos) << text;
+      ++remote_refused;
+    } else {
+      ASSERT_TRUE(msg) << m.text << ": " << a.sys().render(msg.error());
+      ASSERT_TRUE(msg->match_elements<caf::actor>()) << m.text;
+      EXPECT_EQ(msg->get_as<caf::actor>(0), local);
+      ++local_ok;
+    }
+  }
+  EXPECT_EQ(local_ok, 1u);
+  EXPECT_EQ(remote_refused, 1u);
+}
+
 TEST(cluster, messages_from_remote_participants_are_not_marked_as_external_input) {
   cluster::group c{2};
   ASSERT_TRUE(c.ok());
