@@ -145,6 +145,10 @@ int main(int argc, char** argv) {
                 uint64_t{0});
   write_payload(sys, ctl / "info", d::info_atom::value);
   write_payload(sys, ctl / "deadline", d::deadline_atom::value, uint64_t{1});
+  // Not a control message, but what stopped the coordinator in the first
+  // fuzz_control finding: an exit from outside the node (it is ignored).
+  write_payload(sys, ctl / "exit",
+                caf::exit_msg{caf::actor_addr{}, caf::exit_reason::kill});
   caf::anon_send_exit(a, caf::exit_reason::kill);
   caf::anon_send_exit(b, caf::exit_reason::kill);
   size_t n = 0;

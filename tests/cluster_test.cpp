@@ -749,6 +749,41 @@ TEST(cluster, remote_request_and_response_in_flight_are_recorded_with_real_ids) 
 // The contract: `from_participant` says whether the sender was a
 // participant (false: external input). A participant on another node is a
 // participant.
+// CAF delivers exit messages from any sender, and one with reason `kill`
+// bypasses exit handlers: without a guard, one message from a peer (or from
+// anyone holding the published handle) stopped a node's snapshots for good.
+// The first fuzz_control finding was exactly this (fuzz/regressions/control/
+// coordinator-exit-kill).
+TEST(cluster, exit_messages_from_another_node_or_anonymous_do_not_stop_the_coordinator) {
+  cluster::group c{2};
+  ASSERT_TRUE(c.ok());
+  auto& a = c.root();
+  auto& b = c.at(1);
+  auto coord_a = caf::snapshot::coordinator(a.sys());
+  auto coord_a_at_b = proxy_of(b, a, coord_a);
+  ASSERT_TRUE(coord_a_at_b);
+  auto pa = a.spawn(edge::counter_fn, edge::gate_ptr{});
+  auto pb = b.spawn(edge::counter_fn, edge::gate_ptr{});
+  {
+    caf::scoped_actor remote{b.sys()};
+    remote->send_exit(coord_a_at_b, caf::exit_reason::kill);
+    remote->send_exit(coord_a_at_b, caf::exit_reason::user_shutdown);
+  }
+  caf::anon_send_exit(coord_a_at_b, caf::exit_reason::kill);
+  caf::anon_send_exit(coord_a, caf::exit_reason::kill);
+  // Sent after the exits along the same paths: handled after them.
+  ASSERT_TRUE(barrier(b, coord_a_at_b));
+  ASSERT_TRUE(barrier(a, coord_a));
+  pending_take take{a};
+  auto info = take.get();
+  ASSERT_TRUE(info) << a.sys().render(info.error());
+  auto s = caf::snapshot::load(info->path);
+  ASSERT_TRUE(s) << caf::snapshot::render(s.error());
+  EXPECT_TRUE(s->complete) << s->incomplete_reason;
+  EXPECT_NE(cluster::find_actor(*s, pa.id(), a.name()), nullptr);
+  EXPECT_NE(cluster::find_actor(*s, pb.id(), b.name()), nullptr);
+}
+
 // message_record::decode resolves handles to its own system's actors but
 // not to actors on other nodes (CAF 0.17.6 creates proxies only inside
 // actors): the record still names the handle in its text, and decode says

@@ -16,6 +16,7 @@
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
 
+#include "caf/snapshot/detail/exit_guard.hpp"
 #include "caf/snapshot/detail/file_system.hpp"
 #include "caf/snapshot/detail/protocol.hpp"
 #include "caf/snapshot/detail/retention.hpp"
@@ -1085,14 +1086,45 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
   };
 }
 
+// The coordinator as a class, for its `enqueue`: it drops exit messages
+// from outside its node (see exit_guard.hpp), which any peer could send to
+// the published handle.
+class coordinator_impl : public coordinator_actor {
+public:
+  using super = coordinator_actor;
+
+  coordinator_impl(caf::actor_config& cfg, module* mod, caf::actor sink)
+      : super(cfg), mod_(mod), sink_(std::move(sink)) {
+    // nop
+  }
+
+  caf::behavior make_behavior() override {
+    return coordinator_fn(this, mod_, std::move(sink_));
+  }
+
+  using super::enqueue;
+
+  void enqueue(caf::mailbox_element_ptr x, caf::execution_unit* eu) override {
+    if (x && is_foreign_exit(*x, node())) {
+      report_dropped_exit("coordinator", *x);
+      return;
+    }
+    super::enqueue(std::move(x), eu);
+  }
+
+private:
+  module* mod_;
+  caf::actor sink_;
+};
+
 } // namespace
 
 caf::actor spawn_coordinator(module& mod, caf::actor sink) {
   // Not detached: in a cluster, CAF 0.17.6's middleman can drop queued
   // down messages that still hold a reference to the coordinator, and the
   // actor system then waits forever for a detached actor's thread.
-  return mod.system().spawn<caf::hidden>(coordinator_fn, &mod,
-                                         std::move(sink));
+  return mod.system().spawn<coordinator_impl, caf::hidden>(&mod,
+                                                           std::move(sink));
 }
 
 } // namespace caf::snapshot::detail

@@ -90,16 +90,17 @@ void module::start() {
 void module::stop() {
   signal_trigger_.reset();
   registry_.set_coordinator(nullptr);
+  // Exits with a sender of this node: both actors ignore any other exit.
+  caf::scoped_actor self{sys_, true};
   if (coordinator_) {
     // Wait until the coordinator has answered every pending request, while
     // the scheduler still runs the requesters.
-    caf::scoped_actor self{sys_, true};
     self->send_exit(coordinator_, caf::exit_reason::user_shutdown);
     self->wait_for(coordinator_);
     coordinator_ = nullptr;
   }
   if (sink_) {
-    caf::anon_send_exit(sink_, caf::exit_reason::user_shutdown);
+    self->send_exit(sink_, caf::exit_reason::user_shutdown);
     sink_ = nullptr;
   }
 }

@@ -4,6 +4,7 @@
 
 #include "caf/send.hpp"
 
+#include "caf/snapshot/detail/exit_guard.hpp"
 #include "caf/snapshot/detail/protocol.hpp"
 #include "caf/snapshot/detail/registry.hpp"
 
@@ -18,6 +19,10 @@ void notice_sink::enqueue(caf::mailbox_element_ptr x,
                           caf::execution_unit* eu) {
   if (!x)
     return;
+  if (is_foreign_exit(*x, node())) {
+    report_dropped_exit("notice sink", *x);
+    return;
+  }
   auto& content = x->content();
   if (!content.match_elements<notice_atom, uint64_t, uint64_t>()) {
     if (x->sender && x->sender->node() != node()) {
@@ -25,7 +30,7 @@ void notice_sink::enqueue(caf::mailbox_element_ptr x,
                 << caf::to_string(x->sender->node()) << '\n';
       return;
     }
-    // Local system messages (exit) take the normal way.
+    // Local system messages (the module's exit) take the normal way.
     caf::event_based_actor::enqueue(std::move(x), eu);
     return;
   }
