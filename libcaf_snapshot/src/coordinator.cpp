@@ -327,7 +327,7 @@ void store(coordinator_actor* self, pending_snapshot& snap) {
     stored.erase(stored.begin());
   if (auto keep = self->state.mod->settings().keep; keep > 0) {
     // Retention never fails a stored snapshot: it says what it could not do.
-    auto removed = prune_snapshots(default_file_system(),
+    auto removed = prune_snapshots(self->state.mod->file_system(),
                                    self->state.mod->settings().directory,
                                    keep, info.path);
     if (!removed)
@@ -426,7 +426,7 @@ void start(coordinator_actor* self, caf::response_promise rp,
   }
   snap.started = std::chrono::steady_clock::now();
   snap.requested_at_ms = now_ms();
-  auto writer = snapshot_writer::open(default_file_system(),
+  auto writer = snapshot_writer::open(mod.file_system(),
                                       mod.settings().directory, act.id,
                                       st.my_node, snap.requested_at_ms);
   if (!writer) {

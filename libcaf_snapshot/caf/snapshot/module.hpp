@@ -8,6 +8,7 @@
 //   auto coord = caf::snapshot::coordinator(sys);
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,7 @@
 #include "caf/detail/type_list.hpp"
 #include "caf/timespan.hpp"
 
+#include "caf/snapshot/detail/file_system.hpp"
 #include "caf/snapshot/detail/registry.hpp"
 #include "caf/snapshot/detail/signal_trigger.hpp"
 
@@ -99,6 +101,20 @@ public:
     return settings_;
   }
 
+  /// Makes the coordinator store snapshots through `fs` (tests inject
+  /// storage faults this way); `nullptr` restores the operating system's.
+  /// `fs` must outlive the actor system. Thread-safe; applies to the next
+  /// file operation.
+  void use_file_system(detail::file_system* fs) noexcept {
+    file_system_.store(fs, std::memory_order_release);
+  }
+
+  /// The file system snapshots are stored through.
+  detail::file_system& file_system() const noexcept {
+    auto fs = file_system_.load(std::memory_order_acquire);
+    return fs != nullptr ? *fs : detail::default_file_system();
+  }
+
   caf::actor_system& system() noexcept {
     return sys_;
   }
@@ -112,6 +128,7 @@ private:
   caf::actor coordinator_;
   caf::actor sink_;
   std::unique_ptr<detail::signal_trigger> signal_trigger_;
+  std::atomic<detail::file_system*> file_system_{nullptr};
 };
 
 } // namespace caf::snapshot
