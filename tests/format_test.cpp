@@ -30,6 +30,7 @@
 #include "caf/snapshot/load.hpp"
 
 #include "allocation_tracking.hpp"
+#include "faulty_file_system.hpp"
 
 namespace {
 
@@ -228,37 +229,7 @@ bytes actor_payload(uint32_t node_len, uint32_t num_requests = 0,
 }
 
 // Fails selected operations.
-class faulty_file_system : public file_system {
-public:
-  int create_error = 0;
-  int write_error = 0;
-  int fsync_error = 0;
-  int rename_error = 0;
-  int dir_fsync_error = 0;
-
-  int create(const std::string& path, int& fd) override {
-    return create_error != 0 ? create_error : file_system::create(path, fd);
-  }
-
-  int write(int fd, const void* data, size_t size) override {
-    return write_error != 0 ? write_error : file_system::write(fd, data, size);
-  }
-
-  int fsync(int fd) override {
-    return fsync_error != 0 ? fsync_error : file_system::fsync(fd);
-  }
-
-  int rename_noreplace(const std::string& from,
-                       const std::string& to) override {
-    return rename_error != 0 ? rename_error
-                             : file_system::rename_noreplace(from, to);
-  }
-
-  int fsync_directory(const std::string& path) override {
-    return dir_fsync_error != 0 ? dir_fsync_error
-                                : file_system::fsync_directory(path);
-  }
-};
+using test::faulty_file_system;
 
 // -- fixture ------------------------------------------------------------------
 

@@ -14,60 +14,13 @@
 #include <vector>
 
 #include "edge_cases_util.hpp"
+#include "faulty_file_system.hpp"
 
 namespace {
 
 using namespace edge;
 
 namespace fs = std::filesystem;
-
-/// Fails one kind of operation with `error` while `error` is non-zero.
-class injected_fault : public snap::detail::file_system {
-public:
-  enum class where { create, write, fsync, rename, fsync_directory };
-
-  injected_fault(where at, int error) : at_(at), error_(error) {
-    // nop
-  }
-
-  void arm(bool on) {
-    armed_ = on;
-  }
-
-  int create(const std::string& path, int& fd) override {
-    return fails(where::create) ? error_ : file_system::create(path, fd);
-  }
-
-  int write(int fd, const void* data, size_t size) override {
-    return fails(where::write) ? error_ : file_system::write(fd, data, size);
-  }
-
-  int fsync(int fd) override {
-    return fails(where::fsync) ? error_ : file_system::fsync(fd);
-  }
-
-  int rename_noreplace(const std::string& from,
-                       const std::string& to) override {
-    // A crash between write and rename leaves the temporary file; the
-    // writer must remove it when it learns of the failure.
-    return fails(where::rename) ? error_
-                                : file_system::rename_noreplace(from, to);
-  }
-
-  int fsync_directory(const std::string& path) override {
-    return fails(where::fsync_directory) ? error_
-                                         : file_system::fsync_directory(path);
-  }
-
-private:
-  bool fails(where at) const {
-    return armed_ && at_ == at;
-  }
-
-  where at_;
-  int error_;
-  std::atomic<bool> armed_{false};
-};
 
 std::vector<std::string> files_in(const std::string& dir) {
   std::vector<std::string> result;
@@ -76,13 +29,15 @@ std::vector<std::string> files_in(const std::string& dir) {
   return result;
 }
 
-void expect_fault_handled(injected_fault::where at, int error,
-                          const std::string& reason) {
+/// Runs the scenario with `fault` (a member of the file system) set to
+/// `error` for the second snapshot only.
+void expect_fault_handled(std::atomic<int> test::faulty_file_system::*fault,
+                          int error, const std::string& reason) {
   SCOPED_TRACE(reason);
   test::temp_dir dir;
   test::config cfg{dir.path()};
   caf::actor_system sys{cfg};
-  injected_fault faulty{at, error};
+  test::faulty_file_system faulty;
   snap::module::find(sys)->use_file_system(&faulty);
   auto worker = sys.spawn(counter_fn, gate_ptr{});
   caf::anon_send(worker, 1);
@@ -90,7 +45,7 @@ void expect_fault_handled(injected_fault::where at, int error,
   ASSERT_EQ(ask<int64_t>(sys, worker, query_atom::value), 1);
   auto first = test::take(sys);
   ASSERT_TRUE(first) << sys.render(first.error());
-  faulty.arm(true);
+  faulty.*fault = error;
   caf::anon_send(worker, 2);
   auto failed = test::take(sys);
   ASSERT_FALSE(failed) << "stored at " << failed->path << " despite "
@@ -109,7 +64,7 @@ void expect_fault_handled(injected_fault::where at, int error,
   EXPECT_EQ(state_of<counter_state>(*earlier, worker.id()).sum, 1);
   // The actors kept working; with the fault gone, snapshots succeed again.
   EXPECT_EQ(ask<int64_t>(sys, worker, query_atom::value), 2);
-  faulty.arm(false);
+  faulty.*fault = 0;
   auto next = test::take(sys);
   ASSERT_TRUE(next) << sys.render(next.error());
   auto later = snap::load(next->path);
@@ -123,23 +78,23 @@ void expect_fault_handled(injected_fault::where at, int error,
 } // namespace
 
 TEST(storage_faults, full_disk_while_writing) {
-  expect_fault_handled(injected_fault::where::write, ENOSPC, strerror(ENOSPC));
+  expect_fault_handled(&test::faulty_file_system::write_error, ENOSPC, strerror(ENOSPC));
 }
 
 TEST(storage_faults, permission_denied_when_creating) {
-  expect_fault_handled(injected_fault::where::create, EACCES,
+  expect_fault_handled(&test::faulty_file_system::create_error, EACCES,
                        strerror(EACCES));
 }
 
 TEST(storage_faults, io_error_on_fsync) {
-  expect_fault_handled(injected_fault::where::fsync, EIO, strerror(EIO));
+  expect_fault_handled(&test::faulty_file_system::fsync_error, EIO, strerror(EIO));
 }
 
 TEST(storage_faults, crash_between_write_and_rename) {
-  expect_fault_handled(injected_fault::where::rename, EIO, "rename");
+  expect_fault_handled(&test::faulty_file_system::rename_error, EIO, "rename");
 }
 
 TEST(storage_faults, io_error_on_directory_fsync) {
-  expect_fault_handled(injected_fault::where::fsync_directory, EIO,
+  expect_fault_handled(&test::faulty_file_system::dir_fsync_error, EIO,
                        strerror(EIO));
 }
