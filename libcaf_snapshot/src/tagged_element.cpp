@@ -1,7 +1,5 @@
 #include "caf/snapshot/detail/tagged_element.hpp"
 
-#include "caf/message_builder.hpp"
-
 namespace caf::snapshot::detail {
 
 tagged_element::tagged_element(caf::strong_actor_ptr sender,
@@ -10,9 +8,7 @@ tagged_element::tagged_element(caf::strong_actor_ptr sender,
     : caf::mailbox_element(std::move(sender), mid, std::move(stages)),
       colour(colour),
       msg_(std::move(content)) {
-  // `content()` must always be able to hand out a tuple.
-  if (msg_.vals() == nullptr)
-    msg_ = caf::message_builder{}.to_message();
+  // nop
 }
 
 tagged_element::~tagged_element() {
@@ -23,8 +19,11 @@ caf::type_erased_tuple& tagged_element::content() {
   return msg_;
 }
 
+// Hands out the message itself rather than `msg_.content()`: a `message`
+// is a tuple of its own and stays valid when empty. Control elements carry
+// an empty message, so creating one allocates nothing but the element.
 const caf::type_erased_tuple& tagged_element::content() const {
-  return msg_.content();
+  return msg_;
 }
 
 caf::message tagged_element::move_content_to_message() {
