@@ -81,6 +81,104 @@ TEST(edge_priority, high_priority_message_queued_at_cut_is_in_flight_as_urgent) 
     [&] { return ask<int64_t>(f.sys, r, query_atom::value) == 6; }, 30s));
 }
 
+namespace {
+
+using go_urgent_atom = caf::atom_constant<caf::atom("e_gourg")>;
+
+/// On `go_urgent`, waits in `g`, then sends `n` urgent ints 1..n to `to`.
+/// Answers `query` with 0.
+caf::behavior urgent_sender_fn(snap::event_based_actor* self, gate_ptr g) {
+  return {
+    [=](go_urgent_atom, const caf::actor& to, int n) {
+      g->pass();
+      for (int i = 1; i <= n; ++i)
+        self->send<caf::message_priority::high>(to, i);
+      g->finish();
+    },
+    [=](query_atom) { return int64_t{0}; },
+  };
+}
+
+/// Like `counter_fn`, with one gate per `block` message: `(block, 1)` waits
+/// in `first`, `(block, 2)` in `second`.
+caf::behavior two_gate_counter_fn(counter_actor* self, gate_ptr first,
+                                  gate_ptr second) {
+  return {
+    [=](block_atom, int which) {
+      auto& g = which == 1 ? first : second;
+      g->pass();
+      g->finish();
+    },
+    [=](int x) {
+      ++self->state.handled;
+      self->state.sum += x;
+    },
+    [=](query_atom) { return self->state.handled; },
+  };
+}
+
+} // namespace
+
+// The coordinator sends one normal-priority flush; a receiver whose urgent
+// queue still holds messages of the old colour when it arrives must keep
+// recording until those are seen. CAF consumes at most 6 urgent messages per
+// round before turning to the normal queue, so with 50 urgent messages
+// queued next to the flush the urgent queue is not empty when the flush is
+// consumed.
+TEST(edge_priority, urgent_messages_still_queued_behind_the_flush_are_all_in_flight) {
+  constexpr int n = 50;
+  fixture f;
+  auto g1 = f.make_gate();
+  auto g2 = f.make_gate();
+  auto gs = f.make_gate();
+  auto q = f.spawn(two_gate_counter_fn, g1, g2);
+  auto p = f.spawn(urgent_sender_fn, gs);
+  // q waits in its first gate; its second block is queued behind it.
+  caf::anon_send(q, block_atom::value, 1);
+  ASSERT_TRUE(g1->wait_entered());
+  caf::anon_send(q, block_atom::value, 2);
+  // p waits before its cut, about to send urgent messages to q.
+  caf::anon_send(p, go_urgent_atom::value, q, n);
+  ASSERT_TRUE(gs->wait_entered());
+  async_take t{f.sys};
+  coordinator_barrier(f.sys); // both markers wait in the mailboxes
+  // q's next round fetches the marker and the second block: it cuts with
+  // an empty urgent queue, then waits in its second gate.
+  g1->release();
+  ASSERT_TRUE(g2->wait_entered());
+  // p sends its urgent messages to q (old colour), then cuts and reports.
+  // Its answer to `query` comes after its report (urgent queue first), and
+  // the barrier after that report: then q's flush is in q's mailbox.
+  caf::scoped_actor self{f.sys};
+  auto answer = self->request(p, 60s, query_atom::value);
+  gs->release();
+  ASSERT_TRUE(gs->wait_done());
+  answer.receive([](int64_t) {},
+                 [&](caf::error& err) { FAIL() << f.sys.render(err); });
+  coordinator_barrier(f.sys);
+  // q now fetches n urgent messages and the flush in one go.
+  g2->release();
+  auto s = t.load();
+  std::vector<snap::message_record> from_p;
+  for (auto& m : in_flight_to(s, q.id()))
+    if (m.sender == p.id())
+      from_p.emplace_back(m);
+  ASSERT_EQ(from_p.size(), static_cast<size_t>(n));
+  for (auto& m : from_p) {
+    EXPECT_EQ(m.location, loc::wire) << describe(m);
+    EXPECT_EQ(m.priority, 1) << describe(m);
+    EXPECT_TRUE(m.from_participant) << describe(m);
+  }
+  std::vector<int> expected(n);
+  for (int i = 0; i < n; ++i)
+    expected[i] = i + 1;
+  EXPECT_EQ(sorted_ints(f.sys, from_p), expected);
+  EXPECT_EQ(state_of<counter_state>(s, q.id()).handled, 0);
+  // The messages were handled after the cut, and nothing was lost.
+  EXPECT_TRUE(test::eventually(
+    [&] { return ask<int64_t>(f.sys, q, query_atom::value) == n; }, 30s));
+}
+
 // -- 4. delayed sends ---------------------------------------------------------
 
 namespace {

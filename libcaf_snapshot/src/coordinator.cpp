@@ -128,13 +128,12 @@ void send_control(const caf::strong_actor_ptr& to, control_kind kind,
     to->enqueue(make_control(kind, id, prio), nullptr);
 }
 
-// Ends channel recording for `id` at `to`: one flush per priority, since
-// each priority is a FIFO of its own.
-void send_flush(coordinator_actor* self, const caf::strong_actor_ptr& to,
-                uint64_t id) {
-  static_cast<void>(self);
+// Ends channel recording for `id` at `to`. Each priority is a FIFO of its
+// own; the normal-priority flush suffices when the receiver's urgent queue
+// is empty once it arrives, otherwise the receiver sends itself an urgent
+// flush (participant_core::on_control).
+void send_flush(const caf::strong_actor_ptr& to, uint64_t id) {
   send_control(to, control_kind::flush, id, caf::message_priority::normal);
-  send_control(to, control_kind::flush, id, caf::message_priority::high);
 }
 
 bool is_member(coordinator_actor* self) {
@@ -270,7 +269,7 @@ void fail(coordinator_actor* self, pending_snapshot& snap, caf::error err) {
   // when their late report arrives.
   for (auto& kvp : snap.participants)
     if (kvp.second.reported && !kvp.second.finished)
-      send_flush(self, kvp.second.handle, snap.id);
+      send_flush(kvp.second.handle, snap.id);
   if (is_member(self)) {
     self->send(self->state.root, abort_atom::value, snap.id, std::move(err));
   } else {
@@ -359,7 +358,7 @@ void try_complete(coordinator_actor* self, pending_snapshot& snap) {
     snap.flushed = true;
     for (auto& kvp : snap.participants)
       if (!kvp.second.finished)
-        send_flush(self, kvp.second.handle, snap.id);
+        send_flush(kvp.second.handle, snap.id);
   }
   if (snap.missing_finals > 0)
     return;
@@ -535,7 +534,7 @@ void handle_report(coordinator_actor* self, cut_report& rep) {
   if (i == st.pending.end() || i->second.cut_announced) {
     // Stale: the snapshot failed, timed out, or moved on without this
     // actor. Stop its channel recording.
-    send_flush(self, rep.self, rep.snapshot_id);
+    send_flush(rep.self, rep.snapshot_id);
     return;
   }
   auto& snap = i->second;

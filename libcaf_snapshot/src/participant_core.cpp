@@ -158,10 +158,24 @@ void participant_core::on_control(const tagged_element& x) {
       for (size_t i = 0; i < xs.size(); ++i) {
         if (xs[i].snapshot_id != x.snapshot_id)
           continue;
-        if (x.is_high_priority())
+        if (x.is_high_priority()) {
           xs[i].urgent_flushed = true;
-        else
+        } else {
           xs[i].normal_flushed = true;
+          // Fetching takes the whole inbox at once, so every element pushed
+          // before this flush has been fetched: urgent ones wait in the
+          // urgent queue or have been seen. With that queue empty, the
+          // urgent channel is closed too; otherwise a flush of our own
+          // behind them closes it (see design.md).
+          if (!xs[i].urgent_flushed) {
+            if (urgent_queue_empty())
+              xs[i].urgent_flushed = true;
+            else
+              self_->enqueue(make_control(control_kind::flush, x.snapshot_id,
+                                          caf::message_priority::high),
+                             nullptr);
+          }
+        }
         if (xs[i].urgent_flushed && xs[i].normal_flushed)
           finish(i);
         break;

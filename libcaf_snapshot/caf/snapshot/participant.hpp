@@ -260,6 +260,10 @@ private:
       return owner()->uses_streams();
     }
 
+    bool urgent_queue_empty() override {
+      return owner()->get_urgent_queue().empty();
+    }
+
     std::string type_name() const override {
       return owner()->type_name();
     }

@@ -188,6 +188,10 @@ protected:
   /// Whether the actor has active streams.
   virtual bool uses_streams() const = 0;
 
+  /// Whether the urgent queue holds no element (fetched elements only; the
+  /// stash does not count).
+  virtual bool urgent_queue_empty() = 0;
+
   /// Type name of the actor.
   virtual std::string type_name() const = 0;
 
