@@ -344,25 +344,47 @@ TEST(format_errc_test, crc32_agrees_with_the_bitwise_definition) {
     }
     return c ^ 0xFFFFFFFFu;
   };
-  std::vector<unsigned char> data(200);
+  std::vector<unsigned char> data(600);
   uint32_t x = 12345;
   for (auto& b : data) {
     x = x * 1103515245u + 12345u;
     b = static_cast<unsigned char>(x >> 16);
   }
-  for (size_t offset = 0; offset < 8; ++offset)
-    for (size_t n = 0; n + offset <= 100; ++n) {
+  // Up to 300 bytes: the tables (below 64 bytes), folding by 4 blocks of 16
+  // (from 64) and the tails of both.
+  for (size_t offset = 0; offset < 16; ++offset)
+    for (size_t n = 0; n <= 300; ++n) {
       auto p = data.data() + offset;
       auto expected = bitwise(p, n);
       ASSERT_EQ(caf::snapshot::detail::crc32(p, n), expected)
         << "offset " << offset << ", length " << n;
-      for (size_t split = 0; split <= n; split += 3) {
+      ASSERT_EQ(caf::snapshot::detail::crc32_update_portable(0, p, n),
+                expected)
+        << "offset " << offset << ", length " << n;
+      for (size_t split = 0; split <= n; split += n <= 100 ? 3 : 37) {
         auto first = caf::snapshot::detail::crc32(p, split);
         ASSERT_EQ(caf::snapshot::detail::crc32_update(first, p + split,
                                                       n - split),
                   expected)
           << "offset " << offset << ", length " << n << ", split " << split;
       }
+    }
+}
+
+TEST(format_errc_test, crc32_of_large_blocks_agrees_with_the_tables) {
+  std::vector<unsigned char> data(1 << 20);
+  uint32_t x = 777;
+  for (auto& b : data) {
+    x = x * 1103515245u + 12345u;
+    b = static_cast<unsigned char>(x >> 16);
+  }
+  for (size_t n : {size_t{64}, size_t{1000}, size_t{4096}, size_t{65537},
+                   data.size() - 3})
+    for (size_t offset : {size_t{0}, size_t{1}, size_t{3}}) {
+      auto p = data.data() + offset;
+      EXPECT_EQ(caf::snapshot::detail::crc32(p, n),
+                caf::snapshot::detail::crc32_update_portable(0, p, n))
+        << "offset " << offset << ", length " << n;
     }
 }
 

@@ -20,6 +20,12 @@ namespace caf::snapshot::detail {
 /// concatenation of all blocks.
 uint32_t crc32_update(uint32_t crc, const void* data, size_t size) noexcept;
 
+/// Same as `crc32_update`, always with the table-driven code (which
+/// `crc32_update` uses for short inputs and on CPUs without carry-less
+/// multiplication). For tests.
+uint32_t crc32_update_portable(uint32_t crc, const void* data,
+                               size_t size) noexcept;
+
 /// Returns the CRC-32 of `size` bytes at `data`.
 inline uint32_t crc32(const void* data, size_t size) noexcept {
   return crc32_update(0, data, size);
