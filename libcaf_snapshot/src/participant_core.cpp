@@ -70,12 +70,18 @@ bool is_participant(const caf::abstract_actor* x) noexcept {
 thread_local participant_core* participant_core::current_ = nullptr;
 
 std::string demangle(const std::type_info& x) {
+  // Every cut asks for its actor's type name; demangling each time was 5%
+  // of a participant's work in a snapshot. One cache per thread needs no
+  // lock and holds a few entries (one per participant type).
+  thread_local std::unordered_map<const std::type_info*, std::string> cache;
+  auto i = cache.find(&x);
+  if (i != cache.end())
+    return i->second;
   int status = 0;
   auto ptr = abi::__cxa_demangle(x.name(), nullptr, nullptr, &status);
-  if (ptr == nullptr)
-    return x.name();
-  std::string result{ptr};
+  std::string result = ptr != nullptr ? ptr : x.name();
   std::free(ptr);
+  cache.emplace(&x, result);
   return result;
 }
 
