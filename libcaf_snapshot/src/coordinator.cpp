@@ -481,6 +481,12 @@ void handle_final(coordinator_actor* self, channel_report& rep) {
   try_complete(self, snap);
 }
 
+// Handles the channel reports that participants left in the registry.
+void drain_finals(coordinator_actor* self) {
+  self->state.mod->participants().finals().drain(
+    [self](channel_report& rep) { handle_final(self, rep); });
+}
+
 // Member: run the root's snapshot `id` on this node.
 void start_member(coordinator_actor* self, uint64_t id,
                   const std::vector<std::string>& taking_part) {
@@ -1051,6 +1057,13 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
       }
       handle_final(self, rep);
     },
+    [=](drain_atom) {
+      if (!from_this_node(self)) {
+        drop(self, "a drain request from another node");
+        return;
+      }
+      drain_finals(self);
+    },
     [=](fetch_atom, uint64_t id,
         uint64_t offset) -> caf::result<std::vector<char>, uint64_t> {
       auto i = self->state.stored.find(id);
@@ -1076,6 +1089,8 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
         drop(self, "a deadline from another node");
         return;
       }
+      // Channel reports waiting in the registry are not missing.
+      drain_finals(self);
       auto i = self->state.pending.find(id);
       if (i == self->state.pending.end())
         return;

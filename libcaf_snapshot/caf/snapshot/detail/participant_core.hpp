@@ -227,7 +227,9 @@ private:
 
   void take_cut(uint64_t id, actor_status status, const caf::error& reason);
 
-  void finish(size_t index);
+  // Ends recording `index` and reports its channels: through the registry's
+  // `finals` stack after a flush, as a message when exiting before one.
+  void finish(size_t index, bool flushed);
 
   std::vector<awaited_request> awaited(const std::vector<uint64_t>& pending);
 

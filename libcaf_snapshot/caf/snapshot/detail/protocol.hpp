@@ -22,6 +22,11 @@ using report_atom = caf::atom_constant<caf::atom("snp_report")>;
 /// The messages a participant recorded between its cut and the flush.
 using final_atom = caf::atom_constant<caf::atom("snp_final")>;
 
+/// Participant -> coordinator of its node: channel reports wait in the
+/// registry's `finals` stack (sent by the participant that made it
+/// non-empty).
+using drain_atom = caf::atom_constant<caf::atom("snp_drain")>;
+
 /// A participant was born before its parent's cut and must take part.
 using joined_atom = caf::atom_constant<caf::atom("snp_joined")>;
 

@@ -15,6 +15,8 @@
 #include "caf/actor_addr.hpp"
 
 #include "caf/snapshot/detail/cluster_view.hpp"
+#include "caf/snapshot/detail/handoff_stack.hpp"
+#include "caf/snapshot/detail/protocol.hpp"
 
 namespace caf::snapshot::detail {
 
@@ -101,6 +103,12 @@ public:
   /// Sets the actor that receives join notices.
   void set_coordinator(caf::actor coordinator);
 
+  /// Channel reports of participants that consumed their flush, for the
+  /// coordinator (lock-free; see `drain_atom`).
+  handoff_stack<channel_report>& finals() noexcept {
+    return finals_;
+  }
+
 private:
   void update_word_locked() noexcept;
 
@@ -124,6 +132,7 @@ private:
   std::unordered_map<const participant_core*, uint64_t> born_ahead_;
   caf::actor coordinator_;
   cluster_view cluster_;
+  handoff_stack<channel_report> finals_;
 };
 
 } // namespace caf::snapshot::detail
