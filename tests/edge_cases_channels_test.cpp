@@ -103,18 +103,14 @@ caf::behavior urgent_sender_fn(snap::event_based_actor* self, gate_ptr g) {
 /// in `first`, `(block, 2)` in `second`.
 caf::behavior two_gate_counter_fn(counter_actor* self, gate_ptr first,
                                   gate_ptr second) {
-  return {
+  caf::message_handler gated{
     [=](block_atom, int which) {
       auto& g = which == 1 ? first : second;
       g->pass();
       g->finish();
     },
-    [=](int x) {
-      ++self->state.handled;
-      self->state.sum += x;
-    },
-    [=](query_atom) { return self->state.handled; },
   };
+  return caf::behavior{gated.or_else(counter_fn(self, gate_ptr{}))};
 }
 
 } // namespace

@@ -74,6 +74,10 @@ struct pending_snapshot {
   std::vector<std::string> lost;
   bool cut_announced = false;
   bool flushed = false;
+  // Members: set until the coordinator handled every message enqueued
+  // before the activation (see `settle_atom`); the cut is not complete
+  // before that.
+  bool settling = false;
   // What triggered a snapshot nobody requested (a signal, a failed actor);
   // its outcome is logged. Empty for requested snapshots.
   std::string trigger;
@@ -338,7 +342,7 @@ void store(coordinator_actor* self, pending_snapshot& snap) {
 }
 
 void try_complete(coordinator_actor* self, pending_snapshot& snap) {
-  if (snap.missing_reports > 0)
+  if (snap.missing_reports > 0 || snap.settling)
     return;
   if (!snap.cut_announced) {
     snap.cut_announced = true;
@@ -523,9 +527,16 @@ void start_member(coordinator_actor* self, uint64_t id,
     for (auto& rep : finals)
       handle_final(self, rep);
   }
+  // A participant that cut early for `id` and exited before the activation
+  // is not in `act`, and its report may still wait in our mailbox (sent
+  // before it left the registry, hence before the activation): it must be
+  // counted before the cut is complete. A message to ourselves queues up
+  // behind it.
   auto i = st.pending.find(id);
-  if (i != st.pending.end())
-    try_complete(self, i->second);
+  if (i != st.pending.end()) {
+    i->second.settling = true;
+    self->send(self, settle_atom::value, id);
+  }
 }
 
 void handle_report(coordinator_actor* self, cut_report& rep) {
@@ -1056,6 +1067,17 @@ caf::behavior coordinator_fn(coordinator_actor* self, module* mod,
         return;
       }
       handle_final(self, rep);
+    },
+    [=](settle_atom, uint64_t id) {
+      if (self->current_sender().get() != self->ctrl()) {
+        drop(self, "a settle message from another actor");
+        return;
+      }
+      auto i = self->state.pending.find(id);
+      if (i == self->state.pending.end())
+        return;
+      i->second.settling = false;
+      try_complete(self, i->second);
     },
     [=](drain_atom) {
       if (!from_this_node(self)) {

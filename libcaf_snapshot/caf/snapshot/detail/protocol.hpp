@@ -27,6 +27,11 @@ using final_atom = caf::atom_constant<caf::atom("snp_final")>;
 /// non-empty).
 using drain_atom = caf::atom_constant<caf::atom("snp_drain")>;
 
+/// Member coordinator -> itself: `(settle_atom, uint64_t id)` completes
+/// the start of snapshot `id` once everything enqueued before its
+/// activation has been handled.
+using settle_atom = caf::atom_constant<caf::atom("snp_settle")>;
+
 /// A participant was born before its parent's cut and must take part.
 using joined_atom = caf::atom_constant<caf::atom("snp_joined")>;
 
