@@ -224,3 +224,36 @@ TEST(operations, cancel_without_id_cancels_every_pending_snapshot) {
              });
   g->release();
 }
+
+// -- pacing of markers --------------------------------------------------------
+
+// The coordinator keeps at most 8,192 markers awaiting their reports and
+// sends the rest as reports come in. Three windows' worth of participants,
+// all of them in the snapshot with their states.
+TEST(operations, markers_beyond_the_window_reach_every_participant) {
+  constexpr int n = 3 * 8192 + 100;
+  fixture f;
+  std::vector<caf::actor> xs;
+  xs.reserve(n);
+  for (int i = 0; i < n; ++i)
+    xs.emplace_back(f.spawn(counter_fn, gate_ptr{}));
+  // The last one has a state of its own (sent before the snapshot, so it
+  // is either handled or in flight at the cut).
+  caf::anon_send(xs.back(), 7);
+  EXPECT_EQ(ask<int64_t>(f.sys, xs.back(), query_atom::value), 1);
+  auto s = test::take_and_load(f.sys);
+  ASSERT_EQ(s.actors.size(), static_cast<size_t>(n));
+  std::vector<caf::actor_id> recorded;
+  recorded.reserve(n);
+  for (auto& a : s.actors)
+    recorded.emplace_back(a.id);
+  std::sort(recorded.begin(), recorded.end());
+  std::vector<caf::actor_id> expected;
+  expected.reserve(n);
+  for (auto& x : xs)
+    expected.emplace_back(x.id());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(recorded, expected);
+  EXPECT_EQ(state_of<counter_state>(s, xs.back().id()).sum, 7);
+  EXPECT_TRUE(s.in_flight.empty());
+}

@@ -66,6 +66,11 @@ struct pending_snapshot {
   std::unordered_map<caf::actor_id, expected_participant> participants;
   size_t missing_reports = 0;
   size_t missing_finals = 0;
+  // Participants of the activation whose markers wait for room in the
+  // window (see `marker_window`), and the next one to mark.
+  std::vector<caf::strong_actor_ptr> unmarked;
+  size_t next_unmarked = 0;
+  size_t reports_received = 0;
   // The other nodes taking part (node strings).
   std::set<std::string> peers;
   // Root only: members that did not report `node_done_atom` yet.
@@ -377,8 +382,18 @@ void try_complete(coordinator_actor* self, pending_snapshot& snap) {
   store(self, snap);
 }
 
-// Waits for `who` in `snap` (once per participant) and sends its marker.
-void expect(pending_snapshot& snap, caf::strong_actor_ptr who) {
+// At most this many markers of a snapshot wait for their reports. Reports
+// reach the coordinator faster than it appends them to the file; with all
+// markers sent at once, a snapshot of 1M participants held 1.46 bytes of
+// reports per file byte in the coordinator's mailbox (bench/memory). A
+// participant that cuts without its marker (on a message of the new
+// colour) reports all the same and makes room.
+constexpr size_t marker_window = 8192;
+
+// Waits for `who` in `snap` (once per participant) and sends its marker,
+// or queues it behind the window if `paced`.
+void expect(pending_snapshot& snap, caf::strong_actor_ptr who,
+            bool paced = false) {
   auto id = who->id();
   auto i = snap.participants.emplace(id, expected_participant{});
   if (!i.second)
@@ -386,8 +401,37 @@ void expect(pending_snapshot& snap, caf::strong_actor_ptr who) {
   i.first->second.handle = who;
   ++snap.missing_reports;
   ++snap.missing_finals;
-  send_control(who, control_kind::marker, snap.id,
-               caf::message_priority::high);
+  if (paced)
+    snap.unmarked.emplace_back(std::move(who));
+  else
+    send_control(who, control_kind::marker, snap.id,
+                 caf::message_priority::high);
+}
+
+// Sends queued markers in bursts: once at most half of `marker_window`
+// awaits reports, up to a full window. Bursts keep the workers busy; one
+// marker per report woke them one at a time (measured at 1M participants:
+// about 10 % slower than bursts).
+void send_paced_markers(pending_snapshot& snap) {
+  auto& xs = snap.unmarked;
+  auto awaiting = [&] {
+    return snap.next_unmarked > snap.reports_received
+             ? snap.next_unmarked - snap.reports_received
+             : size_t{0};
+  };
+  if (awaiting() > marker_window / 2)
+    return;
+  while (snap.next_unmarked < xs.size() && awaiting() < marker_window) {
+    auto& who = xs[snap.next_unmarked++];
+    send_control(who, control_kind::marker, snap.id,
+                 caf::message_priority::high);
+    who = nullptr;
+  }
+  if (snap.next_unmarked == xs.size() && !xs.empty()) {
+    xs.clear();
+    xs.shrink_to_fit();
+    snap.next_unmarked = 0;
+  }
 }
 
 // Checks `snapshot.max-participants` before any marker goes out.
@@ -406,9 +450,11 @@ caf::error check_participant_limit(coordinator_actor* self, uint64_t id,
 void mark_participants(pending_snapshot& snap,
                        std::vector<caf::actor_addr>& participants) {
   snap.participants.reserve(participants.size());
+  snap.unmarked.reserve(participants.size());
   for (auto& addr : participants)
     if (auto hdl = caf::actor_cast<caf::strong_actor_ptr>(addr))
-      expect(snap, std::move(hdl));
+      expect(snap, std::move(hdl), true);
+  send_paced_markers(snap);
 }
 
 // Standalone or root: a new snapshot that this node stores. `act` is
@@ -566,6 +612,8 @@ void handle_report(coordinator_actor* self, cut_report& rep) {
     return;
   j->second.reported = true;
   --snap.missing_reports;
+  ++snap.reports_received;
+  send_paced_markers(snap);
   if (rep.failure) {
     fail(self, snap, std::move(rep.failure));
     return;
